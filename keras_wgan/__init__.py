@@ -1,0 +1,31 @@
+"""keras_wgan: the Wasserstein GAN family in Keras 3 / TensorFlow.
+
+Public API:
+
+- models: ``GAN`` (base), ``DCGAN``, ``RSGAN``, ``RaGAN``, ``WGAN``, ``WGANGP``;
+- ``WeightClip`` (constraint), ``gradient_penalty`` (penalty);
+- modules ``losses``, ``penalties``, ``networks``, ``variants``.
+"""
+
+from keras_wgan import losses, networks, penalties, variants
+from keras_wgan.constraints import WeightClip
+from keras_wgan.models import DCGAN, GAN, RSGAN, WGAN, WGANGP, RaGAN
+from keras_wgan.penalties import gradient_penalty
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GAN",
+    "DCGAN",
+    "RSGAN",
+    "RaGAN",
+    "WGAN",
+    "WGANGP",
+    "WeightClip",
+    "gradient_penalty",
+    "losses",
+    "networks",
+    "penalties",
+    "variants",
+    "__version__",
+]

@@ -1,0 +1,162 @@
+"""Adversarial losses as pure functions of critic outputs.
+
+Every function takes the critic's raw outputs (logits for the classifier-style
+losses, unbounded scores for the Wasserstein ones) of shape ``(batch,)`` or
+``(batch, 1)`` and returns a scalar: the batch mean of the loss that the
+corresponding network *minimises*.
+
+The names follow the literature:
+
+- ``nonsaturating_*``: Goodfellow et al. 2014, "Generative Adversarial Nets",
+  with the non-saturating generator loss; used by DCGAN (Radford et al. 2016).
+- ``relativistic_standard_*`` and ``relativistic_average_*``:
+  Jolicoeur-Martineau 2019, "The relativistic discriminator: a key element
+  missing from standard GAN" (RSGAN and RaGAN).
+- ``wasserstein_*``: Arjovsky et al. 2017, "Wasserstein GAN", also used with
+  the gradient penalty of Gulrajani et al. 2017.
+
+All losses are computed in float32 whatever the compute dtype, so they behave
+the same under mixed precision.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def _flat32(x: tf.Tensor) -> tf.Tensor:
+    return tf.reshape(tf.cast(x, tf.float32), [-1])
+
+
+def nonsaturating_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Binary cross-entropy of the discriminator (real -> 1, fake -> 0).
+
+    ``L_D = -E[log sigmoid(D(x_r))] - E[log(1 - sigmoid(D(x_f)))]``
+    ``    = E[softplus(-D(x_r))] + E[softplus(D(x_f))]``
+
+    Args:
+        real_logits: discriminator logits on real samples.
+        fake_logits: discriminator logits on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return tf.reduce_mean(tf.nn.softplus(-_flat32(real_logits))) + tf.reduce_mean(
+        tf.nn.softplus(_flat32(fake_logits))
+    )
+
+
+def nonsaturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """Non-saturating generator loss ``L_G = -E[log sigmoid(D(x_f))] = E[softplus(-D(x_f))]``.
+
+    Args:
+        fake_logits: discriminator logits on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return tf.reduce_mean(tf.nn.softplus(-_flat32(fake_logits)))
+
+
+def relativistic_standard_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """RSGAN critic loss ``L_D = -E[log sigmoid(C(x_r) - C(x_f))]``.
+
+    Real and fake samples are paired element-wise, so both batches must have
+    the same size.
+
+    Args:
+        real_logits: critic outputs on real samples.
+        fake_logits: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return tf.reduce_mean(tf.nn.softplus(-(_flat32(real_logits) - _flat32(fake_logits))))
+
+
+def relativistic_standard_generator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """RSGAN generator loss ``L_G = -E[log sigmoid(C(x_f) - C(x_r))]``.
+
+    Args:
+        real_logits: critic outputs on real samples.
+        fake_logits: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return tf.reduce_mean(tf.nn.softplus(-(_flat32(fake_logits) - _flat32(real_logits))))
+
+
+def relativistic_average_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """RaGAN critic loss (the paper's equation, without the code's factor 1/2).
+
+    ``L_D = -E_r[log sigmoid(C(x_r) - E_f C(x_f))] - E_f[log(1 - sigmoid(C(x_f) - E_r C(x_r)))]``
+
+    Args:
+        real_logits: critic outputs on real samples.
+        fake_logits: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    r, f = _flat32(real_logits), _flat32(fake_logits)
+    return tf.reduce_mean(tf.nn.softplus(-(r - tf.reduce_mean(f)))) + tf.reduce_mean(
+        tf.nn.softplus(f - tf.reduce_mean(r))
+    )
+
+
+def relativistic_average_generator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """RaGAN generator loss: the critic loss with the roles of real and fake swapped.
+
+    ``L_G = -E_f[log sigmoid(C(x_f) - E_r C(x_r))] - E_r[log(1 - sigmoid(C(x_r) - E_f C(x_f)))]``
+
+    Args:
+        real_logits: critic outputs on real samples.
+        fake_logits: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return relativistic_average_critic_loss(fake_logits, real_logits)
+
+
+def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """Wasserstein critic loss ``L_C = E[C(x_f)] - E[C(x_r)]`` (the negated W1 estimate).
+
+    Args:
+        real_scores: critic outputs on real samples.
+        fake_scores: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return tf.reduce_mean(_flat32(fake_scores)) - tf.reduce_mean(_flat32(real_scores))
+
+
+def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """Wasserstein generator loss ``L_G = -E[C(x_f)]``.
+
+    Args:
+        fake_scores: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return -tf.reduce_mean(_flat32(fake_scores))
+
+
+def wasserstein_estimate(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """The critic's estimate of the Wasserstein-1 distance, ``E[C(x_r)] - E[C(x_f)]``.
+
+    Only a true W1 estimate when the critic is (close to) 1-Lipschitz; for the
+    classifier-style variants it is the gap between mean logits, still a
+    useful indicator of how well the critic separates the two sets.
+
+    Args:
+        real_scores: critic outputs on real samples.
+        fake_scores: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 value.
+    """
+    return tf.reduce_mean(_flat32(real_scores)) - tf.reduce_mean(_flat32(fake_scores))

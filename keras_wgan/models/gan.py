@@ -1,0 +1,370 @@
+"""The base GAN model: one ``train_step`` template for the whole family.
+
+Every variant is a subclass that overrides small hooks:
+
+- ``critic_loss(real_out, fake_out)``: the loss the critic minimises;
+- ``critic_penalty(real, fake)``: an extra, already weighted, critic term
+  (0 by default; the gradient penalty for WGAN-GP);
+- ``generator_loss(real_out, fake_out)``: the loss the generator minimises
+  (``real_out`` is None unless ``uses_real_in_generator_loss``).
+
+How one training step (one call of ``train_step``) works
+---------------------------------------------------------
+A step is one *generator iteration* of the papers' algorithms: ``n_critic``
+critic updates, each on its own fresh real batch, followed by one generator
+update. The real batch given to ``train_step`` therefore holds
+``n_critic * batch_size`` samples and is split into ``n_critic`` disjoint
+chunks; ``keras_wgan.data.make_dataset(..., n_critic=n)`` and
+``model.fit(x, batch_size=batch_size * model.n_critic)`` produce exactly that.
+The generator's optimizer counts generator updates, the critic's optimizer
+critic updates, so ``d_optimizer.iterations == n_critic * g_optimizer.iterations``
+always holds and there is no hidden phase to restore after a resume.
+
+Metrics (``keras.metrics.Mean``, averaged over all critic updates of the
+epoch): ``d_loss`` (the full critic objective, penalty included), ``g_loss``,
+``w_dist`` (``E[C(real)] - E[C(fake)]``, the critic's Wasserstein estimate)
+and whatever a subclass adds (``gp`` for WGAN-GP).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_wgan import losses
+
+
+def _replica_scale() -> float:
+    """1 / number of replicas: Keras sums gradients over replicas, so per-replica
+    batch means must be divided by it to give the global-batch mean."""
+    return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _check_model(name: str, value: Any) -> keras.Model:
+    if not isinstance(value, keras.layers.Layer):
+        raise TypeError(f"`{name}` must be a keras.Model (or keras.layers.Layer). Received: {name}={value!r}")
+    return value
+
+
+def _wrap_for_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    policy = keras.config.dtype_policy()
+    if policy.name == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+@keras.saving.register_keras_serializable(package="keras_wgan")
+class GAN(keras.Model):
+    """Base class of the GAN family: a generator, a critic and one training step.
+
+    Subclasses implement the variants (``DCGAN``, ``RSGAN``, ``RaGAN``,
+    ``WGAN``, ``WGANGP``); the base class itself is abstract in its losses.
+
+    Args:
+        generator: model from ``(latent_dim,)`` to samples.
+        critic: model from samples to one score per sample (``(batch, 1)``);
+            a logit for the classifier-style variants.
+        latent_dim: size of ``z``; inferred from the generator's input when
+            omitted.
+        n_critic: critic updates per generator update.
+        seed: seed of the model's ``keras.random.SeedGenerator`` (latent
+            noise and penalty interpolation); None draws one at random.
+        **kwargs: passed to ``keras.Model`` (e.g. ``name``).
+
+    Example:
+    >>> import keras_wgan
+    >>> from keras_wgan import networks
+    >>> gan = keras_wgan.WGANGP(networks.build_mlp_generator(width=32),
+    ...                         networks.build_mlp_critic(width=32), seed=0)
+    >>> gan.compile()  # the paper's Adam(1e-4, 0.0, 0.9) for both networks
+    >>> gan.generate(4).shape
+    (4, 2)
+    """
+
+    #: Whether ``generator_loss`` needs the critic's outputs on real data.
+    uses_real_in_generator_loss: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        critic: keras.Model,
+        latent_dim: int | None = None,
+        n_critic: int = 1,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.generator = _check_model("generator", generator)
+        self.critic = _check_model("critic", critic)
+        inferred = self._infer_latent_dim(generator)
+        if latent_dim is None:
+            if inferred is None:
+                raise ValueError("Could not infer `latent_dim` from the generator; pass latent_dim=...")
+            latent_dim = inferred
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+        if inferred is not None and inferred != latent_dim:
+            raise ValueError(
+                f"`latent_dim` does not match the generator's input size {inferred}. Received: latent_dim={latent_dim}"
+            )
+        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+            raise ValueError(f"`n_critic` must be a positive integer. Received: n_critic={n_critic!r}")
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="train_seed")
+        self.sample_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1, name="sample_seed"
+        )
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.w_dist_tracker = keras.metrics.Mean(name="w_dist")
+        self.g_optimizer: keras.optimizers.Optimizer | None = None
+        self.d_optimizer: keras.optimizers.Optimizer | None = None
+        self.built = True
+
+    @staticmethod
+    def _infer_latent_dim(generator: keras.Model) -> int | None:
+        try:
+            shape = generator.input_shape
+        except (AttributeError, ValueError):
+            return None
+        if isinstance(shape, tuple) and len(shape) == 2 and isinstance(shape[-1], int):
+            return shape[-1]
+        return None
+
+    @property
+    def discriminator(self) -> keras.Model:
+        """Alias of ``critic``."""
+        return self.critic
+
+    # ------------------------------------------------------------------ hooks
+    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+        """The loss the critic minimises, from its outputs on real and fake data."""
+        raise NotImplementedError(f"{type(self).__name__} must implement critic_loss")
+
+    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+        """The loss the generator minimises (``real_out`` is None unless needed)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement generator_loss")
+
+    def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+        """An extra critic term, already weighted (e.g. lambda * GP). 0 by default."""
+        return tf.constant(0.0)
+
+    # -------------------------------------------------------------- compile
+    def compile(
+        self,
+        g_optimizer: keras.optimizers.Optimizer | str | None = None,
+        d_optimizer: keras.optimizers.Optimizer | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Configures the two optimizers and builds them.
+
+        Both optimizers create their variables here, before any weights or a
+        backup are restored, so a resumed run gets back their state (moments,
+        iteration counts). Omitted optimizers default to the variant's paper
+        optimizer from ``keras_wgan.variants``. Under the ``mixed_float16``
+        policy both are wrapped in a ``LossScaleOptimizer``.
+
+        Args:
+            g_optimizer: the generator's optimizer (instance or identifier).
+            d_optimizer: the critic's optimizer. Must not be the same object as
+                ``g_optimizer``.
+            **kwargs: passed to ``keras.Model.compile`` (``jit_compile``,
+                ``steps_per_execution``, ``run_eagerly``). ``loss``, ``metrics``
+                and ``optimizer`` are not accepted: the losses are the variant's.
+        """
+        for bad in ("loss", "metrics", "optimizer", "loss_weights", "weighted_metrics"):
+            if kwargs.get(bad) is not None:
+                raise ValueError(
+                    f"{type(self).__name__}.compile() takes g_optimizer= and d_optimizer=, not `{bad}`; "
+                    "the losses are defined by the variant."
+                )
+            kwargs.pop(bad, None)
+        if g_optimizer is None or d_optimizer is None:
+            from keras_wgan import variants
+
+            variant = variants.for_model(type(self))
+            g_optimizer = g_optimizer if g_optimizer is not None else variant.make_optimizer()
+            d_optimizer = d_optimizer if d_optimizer is not None else variant.make_optimizer()
+        g_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(g_optimizer))
+        d_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(d_optimizer))
+        if g_optimizer is d_optimizer:
+            raise ValueError("`g_optimizer` and `d_optimizer` must be two different optimizer instances.")
+        kwargs.setdefault("auto_scale_loss", False)
+        # The generator's optimizer is also `model.optimizer`, so Keras' step
+        # counters (TensorBoard, BackupAndRestore) count generator iterations.
+        super().compile(optimizer=g_optimizer, **kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.critic.trainable_variables)
+        self._gan_compile_kwargs = {k: v for k, v in kwargs.items() if k in ("jit_compile", "steps_per_execution")}
+
+    def get_compile_config(self) -> dict:
+        if self.g_optimizer is None:
+            return {}
+        return {
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            **getattr(self, "_gan_compile_kwargs", {}),
+        }
+
+    def compile_from_config(self, config: dict) -> None:
+        if not config:
+            return
+        config = dict(config)
+        g_opt = keras.saving.deserialize_keras_object(config.pop("g_optimizer"))
+        d_opt = keras.saving.deserialize_keras_object(config.pop("d_optimizer"))
+        self.compile(g_optimizer=g_opt, d_optimizer=d_opt, **config)
+
+    # ---------------------------------------------------------------- state
+    def _rng_states(self) -> dict[str, keras.Variable]:
+        return {"rng_train": self.seed_generator.state, "rng_sample": self.sample_seed_generator.state}
+
+    def save_own_variables(self, store: Any) -> None:
+        super().save_own_variables(store)
+        for key, variable in self._rng_states().items():
+            store[key] = variable.numpy()
+
+    def load_own_variables(self, store: Any) -> None:
+        keys = set(store.keys())
+        for key, variable in self._rng_states().items():
+            if key in keys:
+                variable.assign(store[key])
+        own = self._trainable_variables + self._non_trainable_variables
+        for i, variable in enumerate(own):
+            variable.assign(store[f"{i}"])
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "latent_dim": self.latent_dim,
+            "n_critic": self.n_critic,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> GAN:
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["critic"] = keras.saving.deserialize_keras_object(config["critic"])
+        return cls(**config)
+
+    # ------------------------------------------------------------- training
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.d_loss_tracker, self.g_loss_tracker, self.w_dist_tracker]
+
+    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Runs the generator on latent vectors ``z``."""
+        return self.generator(z, training=training)
+
+    def sample_latent(self, n: int | tf.Tensor, seed: Any = None) -> tf.Tensor:
+        """Draws ``n`` latent vectors from N(0, I), from the training seed
+        generator unless ``seed`` is given."""
+        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator if seed is None else seed)
+
+    def _split_real(self, data: Any) -> tf.Tensor:
+        if isinstance(data, (tuple, list)):
+            data = data[0]
+        if isinstance(data, dict):
+            raise ValueError("The GAN trains on unlabelled samples; feed a tensor, not a dict.")
+        return tf.cast(data, tf.float32)
+
+    def _critic_update(self, real: tf.Tensor) -> None:
+        batch = tf.shape(real)[0]
+        fake = self.generator(self.sample_latent(batch), training=True)
+        with tf.GradientTape() as tape:
+            real_out = self.critic(real, training=True)
+            fake_out = self.critic(fake, training=True)
+            loss = self.critic_loss(real_out, fake_out) + self.critic_penalty(real, fake)
+            scaled = self.d_optimizer.scale_loss(loss * _replica_scale())
+        variables = self.critic.trainable_variables
+        self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self.d_loss_tracker.update_state(loss)
+        self.w_dist_tracker.update_state(losses.wasserstein_estimate(real_out, fake_out))
+
+    def _generator_update(self, real: tf.Tensor) -> None:
+        batch = tf.shape(real)[0]
+        z = self.sample_latent(batch)
+        with tf.GradientTape() as tape:
+            fake_out = self.critic(self.generator(z, training=True), training=True)
+            real_out = self.critic(real, training=True) if self.uses_real_in_generator_loss else None
+            loss = self.generator_loss(real_out, fake_out)
+            scaled = self.g_optimizer.scale_loss(loss * _replica_scale())
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self.g_loss_tracker.update_state(loss)
+
+    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+        """One generator iteration: ``n_critic`` critic updates on disjoint
+        chunks of the batch, then one generator update."""
+        if self.g_optimizer is None:
+            raise RuntimeError("Call compile() before training.")
+        real = self._split_real(data)
+        static = real.shape[0]
+        if static is not None and (static < self.n_critic or static % self.n_critic):
+            raise ValueError(
+                f"Each training batch holds the real samples of all {self.n_critic} critic updates, so its size "
+                f"must be a multiple of n_critic={self.n_critic}. Received a batch of {static}. Use "
+                f"make_dataset(..., n_critic={self.n_critic}) or fit(x, batch_size=batch_size * {self.n_critic})."
+            )
+        per_step = tf.shape(real)[0] // self.n_critic
+        chunk = real
+        for i in range(self.n_critic):
+            chunk = real[i * per_step : (i + 1) * per_step]
+            self._critic_update(chunk)
+        self._generator_update(chunk)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data: Any) -> dict[str, tf.Tensor]:
+        """Evaluates the losses on a batch without updating anything."""
+        real = self._split_real(data)
+        batch = tf.shape(real)[0]
+        fake = self.generator(self.sample_latent(batch), training=False)
+        real_out = self.critic(real, training=False)
+        fake_out = self.critic(fake, training=False)
+        self.d_loss_tracker.update_state(self.critic_loss(real_out, fake_out))
+        self.g_loss_tracker.update_state(self.generator_loss(real_out, fake_out))
+        self.w_dist_tracker.update_state(losses.wasserstein_estimate(real_out, fake_out))
+        return {m.name: m.result() for m in self.metrics}
+
+    # ------------------------------------------------------------ sampling
+    def generate(self, n_or_z: int | np.ndarray | tf.Tensor, *, seed: int | None = None, batch_size: int = 256
+                 ) -> np.ndarray:
+        """Generates samples.
+
+        Args:
+            n_or_z: a number of samples, or a batch of latent vectors of shape
+                ``(n, latent_dim)``.
+            seed: with a number, an int seed makes the latent draw repeatable;
+                without one, the model's sampling seed generator is used.
+            batch_size: samples per generator call.
+
+        Returns:
+            A NumPy float32 array of ``n`` samples (images in [-1, 1]).
+        """
+        if isinstance(n_or_z, (int, np.integer)) and not isinstance(n_or_z, bool):
+            if n_or_z < 0:
+                raise ValueError(f"The number of samples must be >= 0. Received: {n_or_z}")
+            z = keras.random.normal((int(n_or_z), self.latent_dim), seed=self.sample_seed_generator if seed is None
+                                    else seed)
+        else:
+            z = tf.convert_to_tensor(n_or_z, dtype=tf.float32)
+            if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
+                raise ValueError(
+                    f"Latent vectors must have shape (n, {self.latent_dim}). Received shape {tuple(z.shape)}"
+                )
+        outputs = [
+            np.asarray(self.generator(z[i : i + batch_size], training=False), dtype=np.float32)
+            for i in range(0, int(z.shape[0]), batch_size)
+        ]
+        if not outputs:
+            return np.zeros((0, *self.generator.output_shape[1:]), dtype=np.float32)
+        return np.concatenate(outputs, axis=0)

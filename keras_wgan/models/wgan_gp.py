@@ -1,0 +1,97 @@
+"""WGAN-GP (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_wgan import losses
+from keras_wgan.models.gan import GAN
+from keras_wgan.penalties import gradient_penalty
+
+
+def _batchnorm_layers(model: keras.layers.Layer) -> list[str]:
+    found = []
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer.name)
+    return found
+
+
+@keras.saving.register_keras_serializable(package="keras_wgan")
+class WGANGP(GAN):
+    """Wasserstein GAN with the gradient penalty.
+
+    The critic minimises ``E[C(x_f)] - E[C(x_r)] + gp_weight * GP`` with
+    ``GP = E[(||grad C(x_hat)||_2 - 1)^2]`` on per-example uniform
+    interpolates ``x_hat`` between paired real and fake samples
+    (``keras_wgan.penalties.gradient_penalty``, a nested ``GradientTape``);
+    the generator minimises ``-E[C(x_f)]``. Paper defaults: Adam 1e-4,
+    beta1 0, beta2 0.9, ``n_critic=5``, ``gp_weight=10``, layer norm in the
+    critic.
+
+    The penalty is per example, so a critic with batch normalization (which
+    mixes the examples of a batch) is refused unless ``allow_batchnorm=True``.
+
+    Args:
+        generator, critic, latent_dim, seed: see ``keras_wgan.models.GAN``.
+        n_critic: critic updates per generator update (5).
+        gp_weight: the penalty weight lambda (10).
+        one_sided: penalise only gradient norms above 1.
+        allow_batchnorm: accept a critic with batch normalization anyway.
+
+    The ``gp`` metric reports the unweighted penalty averaged over critic
+    updates; ``d_loss`` includes ``gp_weight * gp``.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        critic: keras.Model,
+        latent_dim: int | None = None,
+        n_critic: int = 5,
+        seed: int | None = None,
+        gp_weight: float = 10.0,
+        one_sided: bool = False,
+        allow_batchnorm: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__(generator, critic, latent_dim=latent_dim, n_critic=n_critic, seed=seed, **kwargs)
+        if not gp_weight >= 0:
+            raise ValueError(f"`gp_weight` must be >= 0. Received: gp_weight={gp_weight!r}")
+        bn = _batchnorm_layers(critic)
+        if bn and not allow_batchnorm:
+            raise ValueError(
+                f"The WGAN-GP critic contains batch normalization ({', '.join(bn)}), which mixes the examples of a "
+                "batch and breaks the per-example gradient penalty. Use norm='layer' (the paper's choice), "
+                "'instance' or 'none', or pass allow_batchnorm=True to force it."
+            )
+        self.gp_weight = float(gp_weight)
+        self.one_sided = bool(one_sided)
+        self.allow_batchnorm = bool(allow_batchnorm)
+        self.gp_tracker = keras.metrics.Mean(name="gp")
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [*super().metrics, self.gp_tracker]
+
+    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+        return losses.wasserstein_critic_loss(real_out, fake_out)
+
+    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+        return losses.wasserstein_generator_loss(fake_out)
+
+    def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+        gp = gradient_penalty(self.critic, real, fake, seed=self.seed_generator, one_sided=self.one_sided)
+        self.gp_tracker.update_state(gp)
+        return self.gp_weight * gp
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "gp_weight": self.gp_weight,
+            "one_sided": self.one_sided,
+            "allow_batchnorm": self.allow_batchnorm,
+        }

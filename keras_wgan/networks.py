@@ -1,0 +1,301 @@
+"""Generator and critic networks as functional Keras models.
+
+- ``build_generator`` / ``build_critic``: the DCGAN architecture (Radford et
+  al. 2016, "Unsupervised Representation Learning with Deep Convolutional
+  GANs") for 32, 64 and 128 px images with 1 or 3 channels: strided
+  (transposed) 4x4 convolutions that double (halve) the resolution, widths
+  that halve (double) at each step, tanh output in [-1, 1].
+- ``build_mlp_generator`` / ``build_mlp_critic``: the fully connected pair of
+  the WGAN-GP authors' 2D toy experiments (3 hidden layers of 512 ReLU units).
+
+Options beyond the papers: the critic's normalization (``batch``, ``layer``
+as in WGAN-GP, ``instance``, ``none``), and SELU activations (Klambauer et al.
+2017) in place of normalization + ReLU / LeakyReLU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+SUPPORTED_IMAGE_SIZES = (32, 64, 128)
+NORMS = ("batch", "layer", "instance", "none")
+ACTIVATIONS = ("relu", "leaky_relu", "selu")
+
+# Radford et al. 2016: all weights from N(0, 0.02).
+_DCGAN_INIT_STDDEV = 0.02
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}")
+    return value
+
+
+def _check_positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return value
+
+
+def _num_upsamplings(image_size: int) -> int:
+    if image_size not in SUPPORTED_IMAGE_SIZES:
+        sizes = ", ".join(str(s) for s in SUPPORTED_IMAGE_SIZES)
+        raise ValueError(f"`image_size` must be one of {sizes}. Received: image_size={image_size!r}")
+    return int(math.log2(image_size // 4))
+
+
+def _initializer(activation: str, seed: int | None) -> keras.initializers.Initializer:
+    if activation == "selu":
+        return keras.initializers.LecunNormal(seed=seed)
+    return keras.initializers.RandomNormal(stddev=_DCGAN_INIT_STDDEV, seed=seed)
+
+
+def _seed(seed: int | None, offset: int) -> int | None:
+    return None if seed is None else seed + offset
+
+
+def _norm_layer(norm: str, name: str) -> layers.Layer | None:
+    if norm == "batch":
+        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    if norm == "layer":
+        # Normalise over all of (H, W, C) for each example, as in WGAN-GP.
+        return layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name=name)
+    if norm == "instance":
+        return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+    return None
+
+
+def _activation_layer(activation: str, name: str) -> layers.Layer:
+    if activation == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=0.2, name=name)
+    return layers.Activation(activation, name=name)
+
+
+def _resolve_norm(norm: str | None, activation: str, default: str) -> str:
+    if norm is None:
+        norm = "none" if activation == "selu" else default
+    return _check_choice("norm", norm, NORMS)
+
+
+def build_generator(
+    latent_dim: int = 128,
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    width: int = 64,
+    norm: str | None = None,
+    activation: str = "relu",
+    seed: int | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """DCGAN generator: latent vector -> image in [-1, 1].
+
+    A dense layer maps ``z`` to a 4x4 feature map with ``width * 2**(n-1)``
+    channels (``n = log2(image_size / 4)``); each following 4x4 transposed
+    convolution with stride 2 doubles the resolution and halves the width; the
+    last one outputs ``channels`` maps through tanh.
+
+    Args:
+        latent_dim: size of ``z``.
+        image_size: 32, 64 or 128.
+        channels: 1 (grayscale) or 3 (RGB).
+        width: channels of the last hidden layer (``ngf`` in DCGAN, 64).
+        norm: ``batch`` (default), ``layer``, ``instance`` or ``none``;
+            ``none`` by default with SELU.
+        activation: ``relu`` (default), ``leaky_relu`` or ``selu``.
+        seed: seed of the weight initializers (None: random).
+        name: model name.
+
+    Returns:
+        A functional ``keras.Model`` from ``(latent_dim,)`` to
+        ``(image_size, image_size, channels)``.
+
+    Example:
+    >>> g = build_generator(latent_dim=64, image_size=32, channels=1, width=16)
+    >>> g.output_shape
+    (None, 32, 32, 1)
+    """
+    _check_positive_int("latent_dim", latent_dim)
+    _check_positive_int("width", width)
+    if channels not in (1, 3):
+        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+    activation = _check_choice("activation", activation, ACTIVATIONS)
+    norm = _resolve_norm(norm, activation, "batch")
+    n = _num_upsamplings(image_size)
+    use_bias = norm == "none"
+
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=use_bias,
+                     kernel_initializer=_initializer(activation, _seed(seed, 0)), name="project")(z)
+    x = layers.Reshape((4, 4, width * 2 ** (n - 1)), name="reshape")(x)
+    for i in range(n - 1):
+        norm_layer = _norm_layer(norm, f"norm_{i}")
+        if norm_layer is not None:
+            x = norm_layer(x)
+        x = _activation_layer(activation, f"act_{i}")(x)
+        x = layers.Conv2DTranspose(width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=use_bias,
+                                   kernel_initializer=_initializer(activation, _seed(seed, i + 1)),
+                                   name=f"up_{i}")(x)
+    norm_layer = _norm_layer(norm, f"norm_{n - 1}")
+    if norm_layer is not None:
+        x = norm_layer(x)
+    x = _activation_layer(activation, f"act_{n - 1}")(x)
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                               kernel_initializer=_initializer("relu", _seed(seed, n)), name="to_image")(x)
+    # tanh in float32 so mixed-precision generators still emit float32 images.
+    out = layers.Activation("tanh", dtype="float32", name="tanh")(x)
+    return keras.Model(z, out, name=name)
+
+
+def build_critic(
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    width: int = 64,
+    norm: str | None = "batch",
+    activation: str = "leaky_relu",
+    seed: int | None = None,
+    name: str = "critic",
+) -> keras.Model:
+    """DCGAN critic / discriminator: image -> one unbounded score (a logit).
+
+    4x4 convolutions with stride 2 halve the resolution and double the width
+    (starting from ``width``) down to 4x4, then a dense layer gives one score.
+    No normalization after the first convolution (as in DCGAN). The output
+    has no sigmoid: the classifier-style losses take logits.
+
+    Args:
+        image_size: 32, 64 or 128.
+        channels: 1 or 3.
+        width: channels of the first convolution (``ndf`` in DCGAN, 64).
+        norm: ``batch`` (DCGAN), ``layer`` (WGAN-GP), ``instance`` or
+            ``none``; None means ``none`` with SELU and ``batch`` otherwise.
+        activation: ``leaky_relu`` (slope 0.2, default), ``relu`` or ``selu``.
+        seed: seed of the weight initializers.
+        name: model name.
+
+    Returns:
+        A functional ``keras.Model`` from ``(image_size, image_size, channels)``
+        to ``(1,)``.
+
+    Example:
+    >>> c = build_critic(image_size=32, channels=1, width=16, norm="layer")
+    >>> c.output_shape
+    (None, 1)
+    """
+    _check_positive_int("width", width)
+    if channels not in (1, 3):
+        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+    activation = _check_choice("activation", activation, ACTIVATIONS)
+    norm = _resolve_norm(norm, activation, "batch")
+    n = _num_upsamplings(image_size)
+
+    x_in = keras.Input((image_size, image_size, channels), name="image")
+    x = x_in
+    for i in range(n):
+        x = layers.Conv2D(width * 2**i, 4, strides=2, padding="same",
+                          kernel_initializer=_initializer(activation, _seed(seed, i)), name=f"down_{i}")(x)
+        norm_layer = _norm_layer(norm, f"norm_{i}") if i > 0 else None
+        if norm_layer is not None:
+            x = norm_layer(x)
+        x = _activation_layer(activation, f"act_{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    out = layers.Dense(1, kernel_initializer=_initializer("relu", _seed(seed, n)), dtype="float32",
+                       name="score")(x)
+    return keras.Model(x_in, out, name=name)
+
+
+def _mlp(
+    in_dim: int, out_dim: int, width: int, depth: int, activation: str, norm: str, seed: int | None, name: str
+) -> keras.Model:
+    _check_positive_int("width", width)
+    _check_positive_int("depth", depth)
+    activation = _check_choice("activation", activation, ACTIVATIONS)
+    norm = _check_choice("norm", norm, NORMS)
+    x_in = keras.Input((in_dim,), name="input")
+    x = x_in
+    for i in range(depth):
+        init = (keras.initializers.LecunNormal if activation == "selu" else keras.initializers.GlorotUniform)(
+            seed=_seed(seed, i)
+        )
+        x = layers.Dense(width, kernel_initializer=init, name=f"dense_{i}")(x)
+        if norm == "batch":
+            x = layers.BatchNormalization(name=f"norm_{i}")(x)
+        elif norm in ("layer", "instance"):
+            x = layers.LayerNormalization(name=f"norm_{i}")(x)
+        x = _activation_layer(activation, f"act_{i}")(x)
+    out = layers.Dense(out_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=_seed(seed, depth)),
+                       dtype="float32", name="output")(x)
+    return keras.Model(x_in, out, name=name)
+
+
+def build_mlp_generator(
+    latent_dim: int = 2,
+    out_dim: int = 2,
+    *,
+    width: int = 512,
+    depth: int = 3,
+    activation: str = "relu",
+    norm: str = "none",
+    seed: int | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """Fully connected generator for low-dimensional data (the WGAN-GP toys).
+
+    Args:
+        latent_dim: size of ``z`` (the toy script uses 2).
+        out_dim: dimension of a sample (2 for the toys).
+        width: units per hidden layer (512).
+        depth: number of hidden layers (3).
+        activation: ``relu`` (default), ``leaky_relu`` or ``selu``.
+        norm: ``none`` (default), ``batch``, ``layer``; ``instance`` means
+            ``layer`` for vectors.
+        seed: seed of the weight initializers.
+        name: model name.
+
+    Returns:
+        A functional ``keras.Model`` from ``(latent_dim,)`` to ``(out_dim,)``.
+
+    Example:
+    >>> build_mlp_generator(latent_dim=2, width=32, depth=2).output_shape
+    (None, 2)
+    """
+    _check_positive_int("latent_dim", latent_dim)
+    _check_positive_int("out_dim", out_dim)
+    return _mlp(latent_dim, out_dim, width, depth, activation, norm, seed, name)
+
+
+def build_mlp_critic(
+    in_dim: int = 2,
+    *,
+    width: int = 512,
+    depth: int = 3,
+    activation: str = "relu",
+    norm: str = "none",
+    seed: int | None = None,
+    name: str = "critic",
+) -> keras.Model:
+    """Fully connected critic for low-dimensional data (the WGAN-GP toys).
+
+    Args:
+        in_dim: dimension of a sample (2 for the toys).
+        width: units per hidden layer (512).
+        depth: number of hidden layers (3; deeper critics show the gradient
+            behaviour of weight clipping vs. the penalty).
+        activation: ``relu`` (default), ``leaky_relu`` or ``selu``.
+        norm: ``none`` (default), ``batch``, ``layer``.
+        seed: seed of the weight initializers.
+        name: model name.
+
+    Returns:
+        A functional ``keras.Model`` from ``(in_dim,)`` to ``(1,)``.
+
+    Example:
+    >>> build_mlp_critic(width=32, depth=2).output_shape
+    (None, 1)
+    """
+    _check_positive_int("in_dim", in_dim)
+    return _mlp(in_dim, 1, width, depth, activation, norm, seed, name)
