@@ -41,9 +41,7 @@ def nonsaturating_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) ->
     Returns:
         Scalar float32 loss.
     """
-    return tf.reduce_mean(tf.nn.softplus(-_flat32(real_logits))) + tf.reduce_mean(
-        tf.nn.softplus(_flat32(fake_logits))
-    )
+    return tf.reduce_mean(tf.nn.softplus(-_flat32(real_logits))) + tf.reduce_mean(tf.nn.softplus(_flat32(fake_logits)))
 
 
 def nonsaturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:

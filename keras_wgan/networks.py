@@ -128,23 +128,34 @@ def build_generator(
     use_bias = norm == "none"
 
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(4 * 4 * width * 2 ** (n - 1), use_bias=use_bias,
-                     kernel_initializer=_initializer(activation, _seed(seed, 0)), name="project")(z)
+    x = layers.Dense(
+        4 * 4 * width * 2 ** (n - 1),
+        use_bias=use_bias,
+        kernel_initializer=_initializer(activation, _seed(seed, 0)),
+        name="project",
+    )(z)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)), name="reshape")(x)
     for i in range(n - 1):
         norm_layer = _norm_layer(norm, f"norm_{i}")
         if norm_layer is not None:
             x = norm_layer(x)
         x = _activation_layer(activation, f"act_{i}")(x)
-        x = layers.Conv2DTranspose(width * 2 ** (n - 2 - i), 4, strides=2, padding="same", use_bias=use_bias,
-                                   kernel_initializer=_initializer(activation, _seed(seed, i + 1)),
-                                   name=f"up_{i}")(x)
+        x = layers.Conv2DTranspose(
+            width * 2 ** (n - 2 - i),
+            4,
+            strides=2,
+            padding="same",
+            use_bias=use_bias,
+            kernel_initializer=_initializer(activation, _seed(seed, i + 1)),
+            name=f"up_{i}",
+        )(x)
     norm_layer = _norm_layer(norm, f"norm_{n - 1}")
     if norm_layer is not None:
         x = norm_layer(x)
     x = _activation_layer(activation, f"act_{n - 1}")(x)
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
-                               kernel_initializer=_initializer("relu", _seed(seed, n)), name="to_image")(x)
+    x = layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="same", kernel_initializer=_initializer("relu", _seed(seed, n)), name="to_image"
+    )(x)
     # tanh in float32 so mixed-precision generators still emit float32 images.
     out = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(z, out, name=name)
@@ -196,15 +207,20 @@ def build_critic(
     x_in = keras.Input((image_size, image_size, channels), name="image")
     x = x_in
     for i in range(n):
-        x = layers.Conv2D(width * 2**i, 4, strides=2, padding="same",
-                          kernel_initializer=_initializer(activation, _seed(seed, i)), name=f"down_{i}")(x)
+        x = layers.Conv2D(
+            width * 2**i,
+            4,
+            strides=2,
+            padding="same",
+            kernel_initializer=_initializer(activation, _seed(seed, i)),
+            name=f"down_{i}",
+        )(x)
         norm_layer = _norm_layer(norm, f"norm_{i}") if i > 0 else None
         if norm_layer is not None:
             x = norm_layer(x)
         x = _activation_layer(activation, f"act_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
-    out = layers.Dense(1, kernel_initializer=_initializer("relu", _seed(seed, n)), dtype="float32",
-                       name="score")(x)
+    out = layers.Dense(1, kernel_initializer=_initializer("relu", _seed(seed, n)), dtype="float32", name="score")(x)
     return keras.Model(x_in, out, name=name)
 
 
@@ -227,8 +243,12 @@ def _mlp(
         elif norm in ("layer", "instance"):
             x = layers.LayerNormalization(name=f"norm_{i}")(x)
         x = _activation_layer(activation, f"act_{i}")(x)
-    out = layers.Dense(out_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=_seed(seed, depth)),
-                       dtype="float32", name="output")(x)
+    out = layers.Dense(
+        out_dim,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=_seed(seed, depth)),
+        dtype="float32",
+        name="output",
+    )(x)
     return keras.Model(x_in, out, name=name)
 
 

@@ -134,10 +134,27 @@ _REGISTRY: dict[str, Variant] = {
         Variant("dcgan", DCGAN, "Radford et al. 2016, arXiv:1511.06434", **_ADAM_DCGAN),
         Variant("rsgan", RSGAN, "Jolicoeur-Martineau 2019, arXiv:1807.00734", **_ADAM_DCGAN),
         Variant("ragan", RaGAN, "Jolicoeur-Martineau 2019, arXiv:1807.00734", **_ADAM_DCGAN),
-        Variant("wgan", WGAN, "Arjovsky et al. 2017, arXiv:1701.07875", optimizer="rmsprop",
-                learning_rate=5e-5, n_critic=5, clip_value=0.01),
-        Variant("wgan_gp", WGANGP, "Gulrajani et al. 2017, arXiv:1704.00028", optimizer="adam",
-                learning_rate=1e-4, beta_1=0.0, beta_2=0.9, n_critic=5, critic_norm="layer", gp_weight=10.0),
+        Variant(
+            "wgan",
+            WGAN,
+            "Arjovsky et al. 2017, arXiv:1701.07875",
+            optimizer="rmsprop",
+            learning_rate=5e-5,
+            n_critic=5,
+            clip_value=0.01,
+        ),
+        Variant(
+            "wgan_gp",
+            WGANGP,
+            "Gulrajani et al. 2017, arXiv:1704.00028",
+            optimizer="adam",
+            learning_rate=1e-4,
+            beta_1=0.0,
+            beta_2=0.9,
+            n_critic=5,
+            critic_norm="layer",
+            gp_weight=10.0,
+        ),
     )
 }
 

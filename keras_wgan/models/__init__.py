@@ -2,7 +2,7 @@
 
 from keras_wgan.models.dcgan import DCGAN
 from keras_wgan.models.gan import GAN
-from keras_wgan.models.relativistic import RaGAN, RSGAN
+from keras_wgan.models.relativistic import RSGAN, RaGAN
 from keras_wgan.models.wgan import WGAN
 from keras_wgan.models.wgan_gp import WGANGP
 

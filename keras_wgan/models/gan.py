@@ -116,9 +116,7 @@ class GAN(keras.Model):
         self.n_critic = n_critic
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_seed")
-        self.sample_seed_generator = keras.random.SeedGenerator(
-            None if seed is None else seed + 1, name="sample_seed"
-        )
+        self.sample_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1, name="sample_seed")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.w_dist_tracker = keras.metrics.Mean(name="w_dist")
@@ -265,10 +263,27 @@ class GAN(keras.Model):
         """Runs the generator on latent vectors ``z``."""
         return self.generator(z, training=training)
 
-    def sample_latent(self, n: int | tf.Tensor, seed: Any = None) -> tf.Tensor:
-        """Draws ``n`` latent vectors from N(0, I), from the training seed
-        generator unless ``seed`` is given."""
-        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator if seed is None else seed)
+    def next_seed(self) -> tf.Tensor:
+        """The next stateless seed of the training stream, distinct per replica.
+
+        Under a ``tf.distribute`` strategy every replica holds the same seed
+        generator state; the replica id is folded into the seed so that the
+        replicas draw different noise for their parts of the global batch.
+        """
+        seed = self.seed_generator.next()
+        context = tf.distribute.get_replica_context()
+        if context is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
+            seed = seed + tf.stack([replica, tf.zeros_like(replica)])
+        return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+
+    def sample_latent(self, n: int | tf.Tensor) -> tf.Tensor:
+        """Draws ``n`` latent vectors from N(0, I) from the training stream."""
+        return tf.random.stateless_normal((n, self.latent_dim), seed=self.next_seed())
+
+    def sample_uniform(self, n: int | tf.Tensor) -> tf.Tensor:
+        """Draws ``n`` numbers from U[0, 1) from the training stream."""
+        return tf.random.stateless_uniform((n,), seed=self.next_seed())
 
     def _split_real(self, data: Any) -> tf.Tensor:
         if isinstance(data, (tuple, list)):
@@ -336,8 +351,9 @@ class GAN(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     # ------------------------------------------------------------ sampling
-    def generate(self, n_or_z: int | np.ndarray | tf.Tensor, *, seed: int | None = None, batch_size: int = 256
-                 ) -> np.ndarray:
+    def generate(
+        self, n_or_z: int | np.ndarray | tf.Tensor, *, seed: int | None = None, batch_size: int = 256
+    ) -> np.ndarray:
         """Generates samples.
 
         Args:
@@ -353,8 +369,9 @@ class GAN(keras.Model):
         if isinstance(n_or_z, (int, np.integer)) and not isinstance(n_or_z, bool):
             if n_or_z < 0:
                 raise ValueError(f"The number of samples must be >= 0. Received: {n_or_z}")
-            z = keras.random.normal((int(n_or_z), self.latent_dim), seed=self.sample_seed_generator if seed is None
-                                    else seed)
+            z = keras.random.normal(
+                (int(n_or_z), self.latent_dim), seed=self.sample_seed_generator if seed is None else seed
+            )
         else:
             z = tf.convert_to_tensor(n_or_z, dtype=tf.float32)
             if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:

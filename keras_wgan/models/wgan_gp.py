@@ -84,7 +84,8 @@ class WGANGP(GAN):
         return losses.wasserstein_generator_loss(fake_out)
 
     def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
-        gp = gradient_penalty(self.critic, real, fake, seed=self.seed_generator, one_sided=self.one_sided)
+        alpha = self.sample_uniform(tf.shape(real)[0])
+        gp = gradient_penalty(self.critic, real, fake, alpha=alpha, one_sided=self.one_sided)
         self.gp_tracker.update_state(gp)
         return self.gp_weight * gp
 

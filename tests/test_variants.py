@@ -1,0 +1,61 @@
+"""The registry holds the papers' defaults of DESIGN.md."""
+
+import keras
+import pytest
+
+import keras_wgan
+from keras_wgan import variants
+
+
+def test_names():
+    assert variants.names() == ["dcgan", "rsgan", "ragan", "wgan", "wgan_gp"]
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "opt", "lr", "b1", "b2", "n_critic", "norm"),
+    [
+        ("dcgan", keras_wgan.DCGAN, "adam", 2e-4, 0.5, 0.999, 1, "batch"),
+        ("rsgan", keras_wgan.RSGAN, "adam", 2e-4, 0.5, 0.999, 1, "batch"),
+        ("ragan", keras_wgan.RaGAN, "adam", 2e-4, 0.5, 0.999, 1, "batch"),
+        ("wgan", keras_wgan.WGAN, "rmsprop", 5e-5, None, None, 5, "batch"),
+        ("wgan_gp", keras_wgan.WGANGP, "adam", 1e-4, 0.0, 0.9, 5, "layer"),
+    ],
+)
+def test_paper_defaults(name, cls, opt, lr, b1, b2, n_critic, norm):
+    v = variants.get(name)
+    assert v.model_class is cls
+    assert (v.optimizer, v.learning_rate, v.n_critic, v.critic_norm) == (opt, lr, n_critic, norm)
+    o = v.make_optimizer()
+    assert float(o.learning_rate) == pytest.approx(lr)
+    if opt == "adam":
+        assert isinstance(o, keras.optimizers.Adam) and (o.beta_1, o.beta_2) == (b1, b2)
+    else:
+        assert isinstance(o, keras.optimizers.RMSprop)
+
+
+def test_variant_specific_defaults():
+    assert variants.get("wgan").clip_value == 0.01 and variants.get("wgan").gp_weight is None
+    assert variants.get("wgan_gp").gp_weight == 10.0 and variants.get("wgan_gp").clip_value is None
+    assert variants.get("dcgan").defaults["n_critic"] == 1
+
+
+def test_overrides(tiny_mlp_pair):
+    v = variants.get("wgan_gp")
+    model = v.build_model(*tiny_mlp_pair(), gp_weight=1.0, n_critic=2)
+    assert isinstance(model, keras_wgan.WGANGP) and model.gp_weight == 1.0 and model.n_critic == 2
+    assert isinstance(v.make_optimizer("adamw", learning_rate=1e-3), keras.optimizers.AdamW)
+    with pytest.raises(ValueError, match="optimizer"):
+        v.make_optimizer("sgd")
+
+
+def test_unknown_variant_lists_the_known_ones():
+    with pytest.raises(ValueError, match="wgan_gp"):
+        variants.get("lsgan")
+
+
+def test_compile_without_optimizers_uses_paper_defaults(tiny_mlp_pair):
+    model = keras_wgan.WGAN(*tiny_mlp_pair())
+    model.compile()
+    assert isinstance(model.d_optimizer, keras.optimizers.RMSprop)
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(5e-5)
+    assert model.g_optimizer is not model.d_optimizer
