@@ -1,0 +1,548 @@
+"""Every dataset of the project as a ``tf.data.Dataset``.
+
+``make_dataset(name, batch_size, ...)`` returns float32 batches in [-1, 1]:
+images NHWC, 2D points ``(batch, 2)``. Batches hold ``batch_size * n_critic``
+samples, the real data of one generator iteration (see
+``keras_wgan.models.GAN``), are shuffled with a seed, batched with
+``drop_remainder`` and prefetched.
+
+Datasets:
+
+- ``celeb_a``: tensorflow-datasets ``celeb_a`` (218x178 aligned faces), center
+  crop (140 px by default) then antialiased resize to ``image_size``.
+- ``folder:PATH``: every image under PATH (jpg, jpeg, png, bmp, gif, webp),
+  same preprocessing (central square crop by default); unreadable files are
+  skipped and reported once.
+- ``8gaussians``, ``25gaussians``, ``swissroll``: the 2D toys of the WGAN-GP
+  authors' toy script, as endless seeded streams.
+- ``digits``: scikit-learn's bundled 8x8 digits (1797 images) at 32x32, one
+  channel (or 3): the offline image dataset.
+
+Image datasets are finite (one pass = one epoch); the toys are endless, so
+``fit`` needs ``steps_per_epoch`` for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+logger = logging.getLogger("keras_wgan")
+
+AUTOTUNE = tf.data.AUTOTUNE
+TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+#: Default CelebA center crop. The aligned faces are 178x218; a 140 px square
+#: keeps the face and hair with little background. DCGAN-era code used 108
+#: (tighter, face only) and Lucic et al. 2018 used 160 (more background).
+CELEBA_CROP = 140
+
+
+class DatasetError(ValueError):
+    """A dataset cannot be loaded; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """Result of scanning an image folder.
+
+    Attributes:
+        good: readable image files, sorted.
+        bad: files with an image extension that could not be decoded.
+    """
+
+    good: tuple[str, ...]
+    bad: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.good) + len(self.bad)
+
+
+def dataset_names() -> list[str]:
+    """The dataset names ``make_dataset`` accepts (``folder:PATH`` as ``folder:``)."""
+    return ["celeb_a", "folder:", *TOY_DATASETS, "digits"]
+
+
+def is_toy(name: str) -> bool:
+    """Whether ``name`` is one of the 2D toy datasets."""
+    return name in TOY_DATASETS
+
+
+def default_image_size(name: str) -> int:
+    """32 for ``digits`` (upsampled from 8x8), 64 for the other image datasets."""
+    return 32 if name == "digits" else 64
+
+
+def data_shape(name: str, image_size: int | None = None, channels: int | None = None) -> tuple[int, ...]:
+    """Shape of one sample of dataset ``name`` (without the batch axis).
+
+    Args:
+        name: a dataset name.
+        image_size: image height and width for image datasets.
+        channels: image channels; the dataset's default when None.
+
+    Returns:
+        ``(2,)`` for the toys, ``(image_size, image_size, channels)`` for images.
+    """
+    if is_toy(name):
+        return (2,)
+    if channels is None:
+        channels = 1 if name == "digits" else 3
+    size = default_image_size(name) if image_size is None else image_size
+    return (size, size, channels)
+
+
+# ---------------------------------------------------------------- toys
+def _toy_centres(name: str) -> np.ndarray:
+    if name == "8gaussians":
+        s = 1.0 / math.sqrt(2.0)
+        unit = [(1, 0), (-1, 0), (0, 1), (0, -1), (s, s), (s, -s), (-s, s), (-s, -s)]
+        return 2.0 * np.array(unit, dtype=np.float32)
+    if name == "25gaussians":
+        return np.array([(2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3)], dtype=np.float32)
+    raise KeyError(name)
+
+
+#: name -> (noise std before scaling, divisor), from the WGAN-GP toy script.
+TOY_SPECS = {"8gaussians": (0.02, 1.414), "25gaussians": (0.05, 2.828), "swissroll": (0.25, 7.5)}
+
+
+def toy_centres(name: str) -> np.ndarray:
+    """The mode centres of a Gaussian-mixture toy after its final scaling.
+
+    Args:
+        name: ``8gaussians`` or ``25gaussians``.
+
+    Returns:
+        Float32 array ``(n_modes, 2)``.
+    """
+    return _toy_centres(name) / TOY_SPECS[name][1]
+
+
+def toy_std(name: str) -> float:
+    """Standard deviation of each mixture component after the final scaling."""
+    std, divisor = TOY_SPECS[name]
+    return std / divisor
+
+
+def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
+    std, divisor = TOY_SPECS[name]
+    seeds = tf.random.experimental.stateless_split(seed, 3)
+    if name == "swissroll":
+        # sklearn.datasets.make_swiss_roll: t = 1.5 pi (1 + 2 u), x = t cos t,
+        # y = 21 v, z = t sin t, Gaussian noise on all three; keep x and z.
+        t = 1.5 * math.pi * (1.0 + 2.0 * tf.random.stateless_uniform([n], seed=seeds[0]))
+        points = tf.stack([t * tf.cos(t), t * tf.sin(t)], axis=1)
+    else:
+        centres = tf.constant(_toy_centres(name))
+        idx = tf.random.stateless_uniform([n], seed=seeds[0], maxval=centres.shape[0], dtype=tf.int32)
+        points = tf.gather(centres, idx)
+    noise = std * tf.random.stateless_normal([n, 2], seed=seeds[1])
+    return (points + noise) / divisor
+
+
+def toy_dataset(name: str, batch_size: int, seed: int = 0) -> tf.data.Dataset:
+    """An endless, seeded stream of batches of a 2D toy distribution.
+
+    Args:
+        name: ``8gaussians``, ``25gaussians`` or ``swissroll``.
+        batch_size: points per batch.
+        seed: the stream's seed; batch ``k`` depends only on (seed, k).
+
+    Returns:
+        A dataset of float32 tensors ``(batch_size, 2)``.
+    """
+    if name not in TOY_DATASETS:
+        raise DatasetError(f"Unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}.")
+
+    def make(k):
+        return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))
+
+    ds = tf.data.Dataset.counter().map(make, num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
+
+
+# -------------------------------------------------------------- images
+def _to_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
+    """Grayscale, gray+alpha, RGB or RGBA uint8 -> ``channels`` (alpha dropped)."""
+    c = tf.shape(image)[-1]
+    rgb = tf.cond(c < 3, lambda: tf.tile(image[..., :1], [1, 1, 3]), lambda: image[..., :3])
+    if channels == 1:
+        return tf.image.rgb_to_grayscale(rgb)
+    return rgb
+
+
+def preprocess_image(image: tf.Tensor, image_size: int, channels: int, crop: int | None) -> tf.Tensor:
+    """uint8 HWC image -> float32 ``(image_size, image_size, channels)`` in [-1, 1].
+
+    Center crop of ``crop`` x ``crop`` (clamped to the image; the largest
+    central square when None), then an antialiased bilinear resize.
+
+    Args:
+        image: uint8 tensor ``(H, W, C)`` with C in 1..4.
+        image_size: output height and width.
+        channels: 1 or 3.
+        crop: side of the central crop, or None.
+
+    Returns:
+        Float32 tensor in [-1, 1].
+    """
+    image = _to_channels(image, channels)
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.minimum(h, w) if crop is None else tf.minimum(tf.minimum(h, w), crop)
+    top, left = (h - side) // 2, (w - side) // 2
+    image = image[top : top + side, left : left + side]
+    image = tf.image.resize(tf.cast(image, tf.float32), [image_size, image_size], method="bilinear", antialias=True)
+    image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+    image.set_shape((image_size, image_size, channels))
+    return image
+
+
+def _decode_file(path: tf.Tensor) -> tf.Tensor:
+    return tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+
+
+def _list_images(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def _manifest_path(files: list[str]) -> Path:
+    digest = hashlib.sha1()
+    for f in files:
+        st = os.stat(f)
+        digest.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    cache_root = Path(os.environ.get("KERAS_WGAN_CACHE", Path.home() / ".cache" / "keras_wgan"))
+    return cache_root / "folder_scans" / f"{digest.hexdigest()}.json"
+
+
+def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
+    """Finds the image files under ``path`` and which of them TensorFlow can decode.
+
+    Every file is decoded once, in parallel; the result is cached (keyed by
+    the files' paths, sizes and modification times) under
+    ``$KERAS_WGAN_CACHE`` (default ``~/.cache/keras_wgan``), so the scan of a
+    large folder is paid once.
+
+    Args:
+        path: folder, searched recursively.
+        use_cache: read and write the scan cache.
+
+    Returns:
+        A ``FolderScan`` with the good and the bad files.
+
+    Raises:
+        DatasetError: if the folder does not exist or has no image files.
+    """
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"Image folder not found: {str(root)!r}")
+    files = _list_images(root)
+    if not files:
+        raise DatasetError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) under {str(root)!r}.")
+    manifest = _manifest_path(files) if use_cache else None
+    if manifest is not None and manifest.is_file():
+        try:
+            cached = json.loads(manifest.read_text())
+            return FolderScan(tuple(cached["good"]), tuple(cached["bad"]))
+        except (OSError, ValueError, KeyError):
+            pass
+    # Decode each file once; a failed decode drops that element, so what
+    # comes out is exactly the readable files.
+    probe = tf.data.Dataset.from_tensor_slices(files).map(
+        lambda p: (p, tf.shape(_decode_file(p))), num_parallel_calls=AUTOTUNE
+    )
+    probe = probe.ignore_errors()
+    good = set()
+    for p, shape in probe.as_numpy_iterator():
+        if shape[0] > 0 and shape[1] > 0:
+            good.add(p.decode())
+    scan = FolderScan(tuple(f for f in files if f in good), tuple(f for f in files if f not in good))
+    if manifest is not None:
+        try:
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = manifest.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"good": scan.good, "bad": scan.bad}))
+            tmp.replace(manifest)
+        except OSError:
+            pass
+    return scan
+
+
+def _finish(ds: tf.data.Dataset, batch: int) -> tf.data.Dataset:
+    return ds.batch(batch, drop_remainder=True, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+
+def _image_pipeline(
+    source: tf.data.Dataset,
+    count: int,
+    load,
+    batch: int,
+    seed: int,
+    cache: bool | str,
+    shuffle: bool,
+) -> tf.data.Dataset:
+    if count < batch:
+        raise DatasetError(
+            f"The dataset has {count} images, fewer than one batch of {batch} "
+            "(batch_size x n_critic); lower the batch size."
+        )
+    if cache:
+        ds = source.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
+        ds = ds.cache("" if cache is True else str(cache))
+        if shuffle:
+            ds = ds.shuffle(min(count, 20000), seed=seed, reshuffle_each_iteration=True)
+    else:
+        if shuffle:
+            source = source.shuffle(min(count, 200_000), seed=seed, reshuffle_each_iteration=True)
+        ds = source.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
+    return _finish(ds, batch)
+
+
+def folder_dataset(
+    path: str | os.PathLike,
+    batch_size: int,
+    image_size: int = 64,
+    channels: int = 3,
+    *,
+    crop: int | None = None,
+    seed: int = 0,
+    cache: bool | str = False,
+    shuffle: bool = True,
+) -> tf.data.Dataset:
+    """Every readable image under ``path``, cropped, resized, in [-1, 1].
+
+    Unreadable files are skipped and reported once through the
+    ``keras_wgan`` logger ("skipped 3 of 1200 files: ...").
+
+    Args:
+        path: the folder (searched recursively).
+        batch_size: images per batch.
+        image_size: output side.
+        channels: 1 or 3 (grayscale and RGBA inputs are converted).
+        crop: central crop side; the largest central square when None. Use
+            ``CELEBA_CROP`` (140) on ``img_align_celeba/`` to match ``celeb_a``.
+        seed: shuffle seed.
+        cache: True caches decoded images in memory, a path caches them on
+            disk; False decodes every epoch.
+        shuffle: shuffle (seeded) every epoch.
+
+    Returns:
+        A finite dataset of float32 ``(batch_size, image_size, image_size, channels)``.
+    """
+    scan = scan_folder(path)
+    if scan.bad:
+        shown = ", ".join(Path(b).name for b in scan.bad[:5]) + (" ..." if len(scan.bad) > 5 else "")
+        logger.warning(
+            "keras_wgan: skipped %d of %d files in %s (unreadable): %s", len(scan.bad), scan.total, path, shown
+        )
+    if not scan.good:
+        raise DatasetError(f"None of the {scan.total} image files under {str(path)!r} could be decoded.")
+
+    def load(p):
+        return preprocess_image(_decode_file(p), image_size, channels, crop)
+
+    source = tf.data.Dataset.from_tensor_slices(list(scan.good))
+    return _image_pipeline(source, len(scan.good), load, batch_size, seed, cache, shuffle)
+
+
+def digits_images(image_size: int = 32, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits as float32 images in [-1, 1].
+
+    Args:
+        image_size: output side (bilinear upsampling from 8x8).
+        channels: 1 or 3.
+
+    Returns:
+        ``(images, labels)``: ``(1797, image_size, image_size, channels)`` and ``(1797,)``.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = digits.images.astype(np.float32)[..., None] / 16.0  # values 0..16
+    images = tf.image.resize(images, [image_size, image_size], method="bilinear", antialias=True).numpy()
+    images = np.clip(images * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
+    if channels == 3:
+        images = np.repeat(images, 3, axis=-1)
+    return images, digits.target.astype(np.int32)
+
+
+def digits_dataset(
+    batch_size: int, image_size: int = 32, channels: int = 1, *, seed: int = 0, shuffle: bool = True
+) -> tf.data.Dataset:
+    """The bundled digits, reshuffled each epoch (one epoch = one pass).
+
+    Args:
+        batch_size: images per batch.
+        image_size: 32 by default (8x8 upsampled).
+        channels: 1 or 3.
+        seed: shuffle seed.
+        shuffle: shuffle every epoch.
+
+    Returns:
+        A finite dataset of float32 ``(batch_size, image_size, image_size, channels)``.
+    """
+    images, _ = digits_images(image_size, channels)
+    ds = tf.data.Dataset.from_tensor_slices(images)
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if len(images) < batch_size:
+        raise DatasetError(f"digits has {len(images)} images, fewer than one batch of {batch_size}.")
+    return _finish(ds, batch_size)
+
+
+def celeba_manual_help(data_dir: str | None) -> str:
+    """How to supply CelebA by hand when the download fails."""
+    root = Path(data_dir) if data_dir else Path(os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"))
+    return (
+        "CelebA could not be downloaded or prepared (tensorflow-datasets fetches it from Google Drive, whose "
+        "download quota often fails, showing up as a checksum error). Download img_align_celeba.zip, "
+        "list_eval_partition.txt, list_landmarks_align_celeba.txt and list_attr_celeba.txt from the CelebA "
+        f"site by hand and put them in {root / 'downloads' / 'manual'} (the tfds manual dir), then run again; "
+        "or unzip img_align_celeba.zip and use --dataset folder:PATH/img_align_celeba (add crop=140 to match)."
+    )
+
+
+def celeba_dataset(
+    batch_size: int,
+    image_size: int = 64,
+    *,
+    split: str = "train",
+    crop: int = CELEBA_CROP,
+    seed: int = 0,
+    data_dir: str | None = None,
+    cache: bool | str = False,
+    shuffle: bool = True,
+) -> tf.data.Dataset:
+    """CelebA aligned faces from tensorflow-datasets, center-cropped and resized.
+
+    Args:
+        batch_size: images per batch.
+        image_size: output side (64 by default).
+        split: ``train``, ``validation``, ``test`` or any tfds split expression.
+        crop: central crop side (``CELEBA_CROP`` = 140).
+        seed: shuffle seed (files and examples).
+        data_dir: tfds data directory (default: tfds' own).
+        cache: as in ``folder_dataset``.
+        shuffle: shuffle every epoch.
+
+    Returns:
+        A finite dataset of float32 ``(batch_size, image_size, image_size, 3)``.
+
+    Raises:
+        DatasetError: if the data cannot be downloaded or prepared; the
+            message says where to put manually downloaded files.
+    """
+    import tensorflow_datasets as tfds
+
+    manual_dir = str(
+        Path(data_dir or os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets")) / "downloads" / "manual"
+    )
+    try:
+        source, info = tfds.load(
+            "celeb_a",
+            split=split,
+            data_dir=data_dir,
+            shuffle_files=shuffle,
+            with_info=True,
+            read_config=tfds.ReadConfig(shuffle_seed=seed),
+            download_and_prepare_kwargs={"download_config": tfds.download.DownloadConfig(manual_dir=manual_dir)},
+        )
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # tfds raises many types: network, checksum, missing files, bad split
+        raise DatasetError(f"{celeba_manual_help(data_dir)} (cause: {type(err).__name__}: {str(err)[:300]})") from err
+    try:
+        count = int(info.splits[split].num_examples)
+    except Exception:
+        count = batch_size
+
+    def load(example):
+        return preprocess_image(example["image"], image_size, 3, crop)
+
+    return _image_pipeline(source, count, load, batch_size, seed, cache, shuffle)
+
+
+def make_dataset(
+    name: str,
+    batch_size: int,
+    image_size: int | None = None,
+    seed: int = 0,
+    *,
+    n_critic: int = 1,
+    channels: int | None = None,
+    crop: int | None = None,
+    split: str = "train",
+    data_dir: str | None = None,
+    cache: bool | str = False,
+    shuffle: bool = True,
+) -> tf.data.Dataset:
+    """The dataset ``name`` as batches for ``GAN.fit``.
+
+    Args:
+        name: ``celeb_a``, ``folder:PATH``, ``8gaussians``, ``25gaussians``,
+            ``swissroll`` or ``digits``.
+        batch_size: samples per critic update.
+        image_size: image side (32, 64 or 128 for the DCGAN networks);
+            None: 32 for ``digits``, 64 for the other image datasets;
+            ignored by the toys.
+        seed: seed of the shuffle (images) or of the stream (toys).
+        n_critic: critic updates per generator update; each batch holds
+            ``batch_size * n_critic`` samples, disjoint chunks for the critic.
+        channels: image channels (3, or 1 for digits, by default).
+        crop: central crop side (CelebA: 140; folders: largest square).
+        split: tfds split for ``celeb_a``.
+        data_dir: tfds data directory for ``celeb_a``.
+        cache: True: decoded images in memory; a path: on disk.
+        shuffle: shuffle images every epoch.
+
+    Returns:
+        A ``tf.data.Dataset`` of float32 batches in [-1, 1].
+
+    Raises:
+        DatasetError: unknown name, bad arguments, or data that cannot be loaded.
+
+    Example:
+    >>> ds = make_dataset("25gaussians", batch_size=256, n_critic=5)
+    >>> next(iter(ds)).shape
+    TensorShape([1280, 2])
+    """
+    if image_size is None:
+        image_size = default_image_size(name)
+    for arg, value in (("batch_size", batch_size), ("n_critic", n_critic), ("image_size", image_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DatasetError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
+    if channels not in (None, 1, 3):
+        raise DatasetError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+    batch = batch_size * n_critic
+    if is_toy(name):
+        return toy_dataset(name, batch, seed)
+    if name == "digits":
+        return digits_dataset(batch, image_size, channels or 1, seed=seed, shuffle=shuffle)
+    if name == "celeb_a":
+        return celeba_dataset(
+            batch,
+            image_size,
+            split=split,
+            crop=CELEBA_CROP if crop is None else crop,
+            seed=seed,
+            data_dir=data_dir,
+            cache=cache,
+            shuffle=shuffle,
+        )
+    if isinstance(name, str) and name.startswith("folder:"):
+        path = name[len("folder:") :]
+        if not path:
+            raise DatasetError("`folder:` needs a path, e.g. folder:/data/img_align_celeba")
+        return folder_dataset(
+            path, batch, image_size, channels or 3, crop=crop, seed=seed, cache=cache, shuffle=shuffle
+        )
+    raise DatasetError(f"Unknown dataset {name!r}. Choose celeb_a, folder:PATH, {', '.join(TOY_DATASETS)} or digits.")
