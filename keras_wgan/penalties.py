@@ -84,7 +84,7 @@ def gradient_penalty(
     16.0
     """
     if alpha is None:
-        batch = tf.shape(real)[0]
+        batch = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
         alpha = keras.random.uniform((batch,), seed=seed)
     x_hat = interpolate(real, fake, alpha)
     with tf.GradientTape() as inner:

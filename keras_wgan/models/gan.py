@@ -3,8 +3,9 @@
 Every variant is a subclass that overrides small hooks:
 
 - ``critic_loss(real_out, fake_out)``: the loss the critic minimises;
-- ``critic_penalty(real, fake)``: an extra, already weighted, critic term
-  (0 by default; the gradient penalty for WGAN-GP);
+- ``penalty(real, fake)``: an unweighted critic regulariser, None by default
+  (the gradient penalty for WGAN-GP, weighted by ``penalty_weight``;
+  ``critic_penalty(real, fake)`` gives the weighted term);
 - ``generator_loss(real_out, fake_out)``: the loss the generator minimises
   (``real_out`` is None unless ``uses_real_in_generator_loss``).
 
@@ -41,6 +42,11 @@ def _replica_scale() -> float:
     """1 / number of replicas: Keras sums gradients over replicas, so per-replica
     batch means must be divided by it to give the global-batch mean."""
     return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def batch_size_of(x: tf.Tensor) -> int | tf.Tensor:
+    """The batch size of ``x``: a Python int when static (keeps graph shapes static), else a tensor."""
+    return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
 
 
 def _check_model(name: str, value: Any) -> keras.Model:
@@ -86,6 +92,10 @@ class GAN(keras.Model):
 
     #: Whether ``generator_loss`` needs the critic's outputs on real data.
     uses_real_in_generator_loss: ClassVar[bool] = False
+    #: Whether ``penalty`` returns a value (then a ``gp`` metric is tracked).
+    has_penalty: ClassVar[bool] = False
+    #: Weight of ``penalty`` in the critic objective.
+    penalty_weight: float = 0.0
 
     def __init__(
         self,
@@ -120,6 +130,7 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.w_dist_tracker = keras.metrics.Mean(name="w_dist")
+        self.gp_tracker = keras.metrics.Mean(name="gp") if self.has_penalty else None
         self.g_optimizer: keras.optimizers.Optimizer | None = None
         self.d_optimizer: keras.optimizers.Optimizer | None = None
         self.built = True
@@ -148,9 +159,39 @@ class GAN(keras.Model):
         """The loss the generator minimises (``real_out`` is None unless needed)."""
         raise NotImplementedError(f"{type(self).__name__} must implement generator_loss")
 
+    def penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor | None:
+        """The unweighted critic regulariser (reported as ``gp``), or None for none."""
+        return None
+
     def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
-        """An extra critic term, already weighted (e.g. lambda * GP). 0 by default."""
-        return tf.constant(0.0)
+        """The extra critic term, already weighted: ``penalty_weight * penalty``; 0 by default."""
+        value = self.penalty(real, fake)
+        return tf.constant(0.0) if value is None else self.penalty_weight * value
+
+    def critic_objective(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> dict[str, tf.Tensor]:
+        """Evaluates the critic's objective on a real and a fake batch, without side effects.
+
+        Args:
+            real: real batch.
+            fake: generated batch of the same size.
+            training: mode of the critic's layers.
+
+        Returns:
+            ``{"d_loss": loss + weighted penalty, "w_dist": E[C(r)] - E[C(f)]}``
+            plus ``{"gp": penalty}`` for variants with a penalty. ``d_loss`` is
+            differentiable with respect to the critic's weights.
+        """
+        real_out = self.critic(real, training=training)
+        fake_out = self.critic(fake, training=training)
+        terms = {
+            "d_loss": self.critic_loss(real_out, fake_out),
+            "w_dist": losses.wasserstein_estimate(real_out, fake_out),
+        }
+        value = self.penalty(real, fake)
+        if value is not None:
+            terms["gp"] = value
+            terms["d_loss"] = terms["d_loss"] + self.penalty_weight * value
+        return terms
 
     # -------------------------------------------------------------- compile
     def compile(
@@ -257,7 +298,14 @@ class GAN(keras.Model):
     # ------------------------------------------------------------- training
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
-        return [self.d_loss_tracker, self.g_loss_tracker, self.w_dist_tracker]
+        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.w_dist_tracker]
+        return trackers if self.gp_tracker is None else [*trackers, self.gp_tracker]
+
+    def _update_critic_metrics(self, terms: dict[str, tf.Tensor]) -> None:
+        self.d_loss_tracker.update_state(terms["d_loss"])
+        self.w_dist_tracker.update_state(terms["w_dist"])
+        if self.gp_tracker is not None:
+            self.gp_tracker.update_state(terms["gp"])
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         """Runs the generator on latent vectors ``z``."""
@@ -293,21 +341,16 @@ class GAN(keras.Model):
         return tf.cast(data, tf.float32)
 
     def _critic_update(self, real: tf.Tensor) -> None:
-        batch = tf.shape(real)[0]
-        fake = self.generator(self.sample_latent(batch), training=True)
+        fake = self.generator(self.sample_latent(batch_size_of(real)), training=True)
         with tf.GradientTape() as tape:
-            real_out = self.critic(real, training=True)
-            fake_out = self.critic(fake, training=True)
-            loss = self.critic_loss(real_out, fake_out) + self.critic_penalty(real, fake)
-            scaled = self.d_optimizer.scale_loss(loss * _replica_scale())
+            terms = self.critic_objective(real, fake, training=True)
+            scaled = self.d_optimizer.scale_loss(terms["d_loss"] * _replica_scale())
         variables = self.critic.trainable_variables
         self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
-        self.d_loss_tracker.update_state(loss)
-        self.w_dist_tracker.update_state(losses.wasserstein_estimate(real_out, fake_out))
+        self._update_critic_metrics(terms)
 
     def _generator_update(self, real: tf.Tensor) -> None:
-        batch = tf.shape(real)[0]
-        z = self.sample_latent(batch)
+        z = self.sample_latent(batch_size_of(real))
         with tf.GradientTape() as tape:
             fake_out = self.critic(self.generator(z, training=True), training=True)
             real_out = self.critic(real, training=True) if self.uses_real_in_generator_loss else None
@@ -330,7 +373,8 @@ class GAN(keras.Model):
                 f"must be a multiple of n_critic={self.n_critic}. Received a batch of {static}. Use "
                 f"make_dataset(..., n_critic={self.n_critic}) or fit(x, batch_size=batch_size * {self.n_critic})."
             )
-        per_step = tf.shape(real)[0] // self.n_critic
+        # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
+        per_step = static // self.n_critic if static is not None else tf.shape(real)[0] // self.n_critic
         chunk = real
         for i in range(self.n_critic):
             chunk = real[i * per_step : (i + 1) * per_step]
@@ -341,13 +385,10 @@ class GAN(keras.Model):
     def test_step(self, data: Any) -> dict[str, tf.Tensor]:
         """Evaluates the losses on a batch without updating anything."""
         real = self._split_real(data)
-        batch = tf.shape(real)[0]
-        fake = self.generator(self.sample_latent(batch), training=False)
-        real_out = self.critic(real, training=False)
-        fake_out = self.critic(fake, training=False)
-        self.d_loss_tracker.update_state(self.critic_loss(real_out, fake_out))
-        self.g_loss_tracker.update_state(self.generator_loss(real_out, fake_out))
-        self.w_dist_tracker.update_state(losses.wasserstein_estimate(real_out, fake_out))
+        fake = self.generator(self.sample_latent(batch_size_of(real)), training=False)
+        self._update_critic_metrics(self.critic_objective(real, fake, training=False))
+        real_out = self.critic(real, training=False) if self.uses_real_in_generator_loss else None
+        self.g_loss_tracker.update_state(self.generator_loss(real_out, self.critic(fake, training=False)))
         return {m.name: m.result() for m in self.metrics}
 
     # ------------------------------------------------------------ sampling

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_wgan import losses
-from keras_wgan.models.gan import GAN
+from keras_wgan.models.gan import GAN, batch_size_of
 from keras_wgan.penalties import gradient_penalty
 
 
@@ -46,6 +46,8 @@ class WGANGP(GAN):
     updates; ``d_loss`` includes ``gp_weight * gp``.
     """
 
+    has_penalty = True
+
     def __init__(
         self,
         generator: keras.Model,
@@ -71,11 +73,10 @@ class WGANGP(GAN):
         self.gp_weight = float(gp_weight)
         self.one_sided = bool(one_sided)
         self.allow_batchnorm = bool(allow_batchnorm)
-        self.gp_tracker = keras.metrics.Mean(name="gp")
 
     @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return [*super().metrics, self.gp_tracker]
+    def penalty_weight(self) -> float:
+        return self.gp_weight
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
         return losses.wasserstein_critic_loss(real_out, fake_out)
@@ -83,11 +84,10 @@ class WGANGP(GAN):
     def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
         return losses.wasserstein_generator_loss(fake_out)
 
-    def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
-        alpha = self.sample_uniform(tf.shape(real)[0])
-        gp = gradient_penalty(self.critic, real, fake, alpha=alpha, one_sided=self.one_sided)
-        self.gp_tracker.update_state(gp)
-        return self.gp_weight * gp
+    def penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+        """The gradient penalty on fresh per-example uniform interpolates (unweighted)."""
+        alpha = self.sample_uniform(batch_size_of(real))
+        return gradient_penalty(self.critic, real, fake, alpha=alpha, one_sided=self.one_sided)
 
     def get_config(self) -> dict:
         return {

@@ -1,0 +1,452 @@
+"""``train(config)``: one training run from a ``TrainConfig`` into a run folder.
+
+The run folder (``config.out``)::
+
+    config.json          resolved configuration (enough to rebuild everything)
+    backup/              resume state: state.weights.h5 (both networks, both
+                         optimizers, step counters, RNG) + state.json (info)
+    generator.keras      final generator; gan.keras: the full GAN
+    samples/             fixed-noise grids step_XXXXXXXX.png, progress.gif, fixed_latent.npy
+    plots/               losses.png, grad_norms.png (+ csv), critic_XXXXXXXX.png and critic.gif (2D)
+    history.csv          per-epoch metrics
+    logs/                TensorBoard
+
+An epoch is ``steps_per_epoch`` generator iterations. Checkpoints are written
+atomically (write, then rename) at every epoch end and every
+``checkpoint_every_steps``; the generator optimizer's iteration counter in the
+checkpoint is the step, from which the epoch and the position inside it
+follow, so a run killed at any moment restarts from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_wgan import callbacks as cbs
+from keras_wgan import data as data_lib
+from keras_wgan import networks, variants
+from keras_wgan.config import ConfigError, TrainConfig
+from keras_wgan.models import GAN
+
+STATE_FILE = "state.weights.h5"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+# ----------------------------------------------------------------- building
+def default_run_name(config: TrainConfig) -> str:
+    """``runs/<variant>_<dataset>_<YYYYmmdd-HHMMSS>``."""
+    dataset = config.dataset.replace("folder:", "folder_").strip("/").replace("/", "_").replace(":", "_")
+    return str(Path("runs") / f"{config.variant}_{dataset[-40:]}_{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
+    """The generator and critic a resolved config describes."""
+    if config.is_toy:
+        g = networks.build_mlp_generator(
+            config.latent_dim, 2, width=config.width, depth=config.depth, activation=config.activation, seed=config.seed
+        )
+        c = networks.build_mlp_critic(
+            2,
+            width=config.width,
+            depth=config.depth,
+            activation=config.activation,
+            norm=config.critic_norm,
+            seed=config.seed + 1000,
+        )
+        return g, c
+    gen_norm = "none" if config.activation == "selu" else "batch"
+    gen_act = "selu" if config.activation == "selu" else "relu"
+    g = networks.build_generator(
+        config.latent_dim,
+        config.image_size,
+        config.channels,
+        width=config.width,
+        norm=gen_norm,
+        activation=gen_act,
+        seed=config.seed,
+    )
+    c = networks.build_critic(
+        config.image_size,
+        config.channels,
+        width=config.width,
+        norm=config.critic_norm,
+        activation=config.activation,
+        seed=config.seed + 1000,
+    )
+    return g, c
+
+
+def build_model(config: TrainConfig) -> GAN:
+    """The compiled GAN a resolved config describes (call inside the strategy scope)."""
+    variant = variants.get(config.variant)
+    g, c = build_networks(config)
+    overrides: dict[str, Any] = {"n_critic": config.n_critic, "seed": config.seed, "latent_dim": config.latent_dim}
+    if variant.clip_value is not None:
+        overrides["clip_value"] = config.clip_value
+    if variant.gp_weight is not None:
+        overrides["gp_weight"] = config.gp_weight
+    model = variant.build_model(g, c, **overrides)
+    model.compile(
+        g_optimizer=variant.make_optimizer(config.optimizer, config.g_lr, config.beta_1, config.beta_2),
+        d_optimizer=variant.make_optimizer(config.optimizer, config.d_lr, config.beta_1, config.beta_2),
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+    return model
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``default`` (one device), ``mirrored`` (all local GPUs, else all logical
+    CPUs) or ``multiworker`` (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        if tf.config.list_logical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=cpus)
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ConfigError(f"unknown strategy {name!r}")
+
+
+def dataset_size(config: TrainConfig) -> int | None:
+    """Number of real samples in one pass over an image dataset (None: endless or unknown)."""
+    if config.is_toy:
+        return None
+    if config.dataset == "digits":
+        return 1797
+    if config.dataset.startswith("folder:"):
+        return len(data_lib.scan_folder(config.dataset[len("folder:") :]).good)
+    try:
+        import tensorflow_datasets as tfds
+
+        return int(tfds.builder("celeb_a", data_dir=config.data_dir).info.splits["train"].num_examples) or None
+    except Exception:
+        return None
+
+
+def plan_steps(config: TrainConfig) -> tuple[int, int]:
+    """``(steps_per_epoch, total_steps)`` for a resolved config."""
+    spe = config.steps_per_epoch
+    if spe is None:
+        size = dataset_size(config)
+        spe = 1000 if size is None else max(1, size // (config.batch_size * config.n_critic))
+    if config.steps is not None:
+        total = config.steps
+    else:
+        total = spe * (config.epochs if config.epochs is not None else (20 if config.is_toy else 25))
+    return spe, total
+
+
+# -------------------------------------------------------------- callbacks
+class RunCheckpoint(keras.callbacks.Callback):
+    """Atomic resume checkpoints of the whole GAN state.
+
+    Writes ``backup/state.weights.h5`` (networks, optimizers, RNG; the
+    generator optimizer's iteration counter is the step) through a temporary
+    file and a rename, so a crash during the write leaves the previous
+    checkpoint intact, then ``backup/state.json`` with the step for people.
+    A checkpoint is only written while all logged metrics are finite.
+
+    Args:
+        backup_dir: the folder.
+        every_n_steps: also checkpoint every N generator steps (None: epoch ends only).
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, every_n_steps: int | None = None):
+        super().__init__()
+        self.backup_dir = Path(backup_dir)
+        self.every_n_steps = every_n_steps
+        self.last_step = -1
+
+    @property
+    def path(self) -> Path:
+        return self.backup_dir / STATE_FILE
+
+    def save(self, logs: dict | None = None) -> None:
+        if logs and not all(np.isfinite(float(v)) for v in logs.values() if np.ndim(v) == 0):
+            return
+        step = cbs.generator_step(self.model)
+        if step == self.last_step:
+            return
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.backup_dir / f".tmp-{os.getpid()}.weights.h5"
+        self.model.save_weights(tmp)
+        os.replace(tmp, self.path)
+        info = {"step": step, "critic_step": int(self.model.d_optimizer.iterations.numpy()), "time": time.time()}
+        tmp_json = self.backup_dir / ".state.json.tmp"
+        tmp_json.write_text(json.dumps(info) + "\n")
+        os.replace(tmp_json, self.backup_dir / "state.json")
+        self.last_step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_n_steps and cbs.generator_step(self.model) % self.every_n_steps == 0:
+            self.save(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(logs)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training when a logged metric becomes NaN or infinite and remembers which and when."""
+
+    def __init__(self):
+        super().__init__()
+        self.failure: tuple[str, int, float] | None = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            if np.ndim(value) == 0 and not np.isfinite(float(value)):
+                self.failure = (key, cbs.generator_step(self.model), float(value))
+                self.model.stop_training = True
+                return
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stops training once the generator has made ``total_steps`` updates."""
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if cbs.generator_step(self.model) >= self.total_steps:
+            self.model.stop_training = True
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """Prints one line per epoch: epoch, step, metrics, time."""
+
+    def __init__(self, total_epochs: int, stream=None):
+        super().__init__()
+        self.total_epochs = total_epochs
+        self.stream = stream or sys.stdout
+        self._t0 = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = " ".join(f"{k}={float(v):.4g}" for k, v in sorted((logs or {}).items()) if np.ndim(v) == 0)
+        print(
+            f"[keras_wgan] epoch {epoch + 1}/{self.total_epochs} step {cbs.generator_step(self.model)} "
+            f"{metrics} ({time.perf_counter() - self._t0:.1f}s)",
+            file=self.stream,
+            flush=True,
+        )
+
+
+# ------------------------------------------------------------------- train
+def _prepare_run_dir(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"cannot write to the run folder {run_dir}: {err.strerror or err}") from err
+
+
+def _check_resume(run_dir: Path, config: TrainConfig) -> bool:
+    """True if the run folder holds a run to resume; raises on a conflicting config."""
+    saved_path = run_dir / "config.json"
+    if not saved_path.is_file():
+        return False
+    if not config.resume:
+        raise ConfigError(f"{run_dir} already holds a run; resume it (drop --no-resume) or choose another --out")
+    saved = TrainConfig.load(saved_path)
+    mine, theirs = config.identity(), saved.identity()
+    conflicts = [f"{k}={mine[k]!r} (run has {theirs[k]!r})" for k in mine if mine[k] != theirs[k]]
+    if conflicts:
+        raise ConfigError(f"the command line conflicts with the run in {run_dir}: " + ", ".join(conflicts))
+    return True
+
+
+def _real_sample(config: TrainConfig, dataset: tf.data.Dataset, n: int) -> np.ndarray:
+    batch = next(iter(dataset.take(1))).numpy()
+    return batch[:n]
+
+
+def train(config: TrainConfig) -> Path:
+    """Trains the GAN a config describes into its run folder, resuming if it holds a run.
+
+    Args:
+        config: the configuration (resolved here).
+
+    Returns:
+        The run folder.
+
+    Raises:
+        ConfigError: bad values, unwritable folder, conflicting resume.
+        keras_wgan.data.DatasetError: the dataset cannot be loaded.
+        TrainingDiverged: a metric became non-finite (the last good checkpoint is kept).
+    """
+    config = config.resolve()
+    if config.out is None:
+        config.out = default_run_name(config)
+    run_dir = Path(config.out)
+    _prepare_run_dir(run_dir)
+    resuming = _check_resume(run_dir, config)
+    spe, total_steps = plan_steps(config)
+    config.steps_per_epoch = spe
+    total_epochs = math.ceil(total_steps / spe)
+
+    if config.mixed_precision != "off":
+        keras.mixed_precision.set_global_policy(config.mixed_precision)
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(config.seed)
+
+    strategy = make_strategy(config.strategy)
+    with strategy.scope():
+        model = build_model(config)
+    dataset = data_lib.make_dataset(
+        config.dataset,
+        config.batch_size,
+        config.image_size,
+        config.seed,
+        n_critic=config.n_critic,
+        channels=config.channels,
+        crop=config.crop,
+        data_dir=config.data_dir,
+        cache=config.cache,
+    ).repeat()
+    config.save(run_dir / "config.json")
+
+    backup = RunCheckpoint(run_dir / "backup", config.checkpoint_every_steps or min(spe, 500))
+    if resuming and backup.path.is_file():
+        model.load_weights(backup.path)
+    step = cbs.generator_step(model)
+    print(f"[keras_wgan] run folder: {run_dir.resolve()}", flush=True)
+    if step:
+        print(f"[keras_wgan] resuming at generator step {step} of {total_steps}", flush=True)
+    if step >= total_steps:
+        print(f"[keras_wgan] nothing to do: the run already has {step} generator steps", flush=True)
+        _save_final(model, run_dir)
+        return run_dir
+
+    nonfinite = StopOnNonFinite()
+    callbacks: list[keras.callbacks.Callback] = [nonfinite, StopAtStep(total_steps)]
+    ema = None
+    if config.ema_decay is not None:
+        ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras")
+        callbacks.append(ema)
+    real_batch = _real_sample(config, dataset, 512 if config.is_toy else 64)
+    if config.is_toy:
+        callbacks.append(
+            cbs.CriticLandscape(
+                real_batch,
+                run_dir / "plots",
+                every_n_steps=config.plot_every_steps or max(1, min(spe, 1000)),
+                seed=config.seed,
+            )
+        )
+    else:
+        callbacks.append(
+            cbs.SampleGrid(
+                run_dir / "samples",
+                every_n_epochs=config.sample_every_epochs,
+                every_n_steps=config.sample_every_steps,
+                seed=config.seed,
+                generator=ema,
+            )
+        )
+    callbacks += [
+        cbs.LossCurves(run_dir / "history.csv", run_dir / "plots" / "losses.png"),
+        cbs.GradientNorms(
+            real_batch[: 256 if config.is_toy else 32],
+            run_dir / "plots" / "grad_norms.csv",
+            run_dir / "plots" / "grad_norms.png",
+            every_n_steps=config.grad_norm_every_steps or max(1, min(spe // 4, 250)),
+            seed=config.seed,
+        ),
+        cbs.GANTensorBoard(
+            run_dir / "logs",
+            image_every_n_epochs=None if config.is_toy else 1,
+            histograms=config.tensorboard_histograms,
+            seed=config.seed,
+        ),
+        EpochSummary(total_epochs),
+        backup,
+    ]
+
+    epoch, done_in_epoch = divmod(step, spe)
+    try:
+        if done_in_epoch:
+            # Finish the interrupted epoch, then continue with whole epochs.
+            model.fit(
+                dataset,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                steps_per_epoch=spe - done_in_epoch,
+                callbacks=callbacks,
+                verbose=config.verbose,
+            )
+            epoch += 1
+        if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
+            model.fit(
+                dataset,
+                initial_epoch=epoch,
+                epochs=total_epochs,
+                steps_per_epoch=spe,
+                callbacks=callbacks,
+                verbose=config.verbose,
+            )
+    finally:
+        if ema is not None:
+            ema.save()
+    if nonfinite.failure is not None:
+        key, at, value = nonfinite.failure
+        kept = f"step {backup.last_step}" if backup.last_step >= 0 else "the previous checkpoint, if any"
+        raise TrainingDiverged(
+            f"training diverged: {key} became {value} at generator step {at}; the last good checkpoint "
+            f"({kept}) is kept in {backup.backup_dir}. Lower the learning rate or change the variant."
+        )
+    _save_final(model, run_dir)
+    print(
+        f"[keras_wgan] finished {cbs.generator_step(model)} generator steps; run folder: {run_dir.resolve()}",
+        flush=True,
+    )
+    return run_dir
+
+
+def _save_final(model: GAN, run_dir: Path) -> None:
+    for name, obj in (("generator.keras", model.generator), ("gan.keras", model)):
+        tmp = run_dir / f".tmp-{name}"
+        obj.save(tmp.with_suffix(".keras") if tmp.suffix != ".keras" else tmp)
+        os.replace(tmp, run_dir / name)
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, GAN]:
+    """Rebuilds a run's model from its folder: ``gan.keras`` if present, else the backup.
+
+    Args:
+        run_dir: a run folder written by ``train``.
+
+    Returns:
+        ``(config, model)``.
+    """
+    run_dir = Path(run_dir)
+    config = TrainConfig.load(run_dir / "config.json")
+    if (run_dir / "gan.keras").is_file():
+        return config, keras.saving.load_model(run_dir / "gan.keras")
+    model = build_model(config)
+    state = run_dir / "backup" / STATE_FILE
+    if not state.is_file():
+        raise ConfigError(f"{run_dir} has neither gan.keras nor a backup to load")
+    model.load_weights(state)
+    return config, model

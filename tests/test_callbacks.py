@@ -1,0 +1,193 @@
+"""Callbacks: the files they write and their contents."""
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import keras_wgan
+from keras_wgan import callbacks as cbs
+from keras_wgan import data, networks
+
+
+def digits_model(seed=0, variant=keras_wgan.WGANGP, **kwargs):
+    g = networks.build_generator(8, 32, 1, width=4, seed=seed)
+    c = networks.build_critic(32, 1, width=4, norm="layer", seed=seed + 1)
+    model = variant(g, c, n_critic=2, seed=seed, **kwargs)
+    model.compile(g_optimizer=keras.optimizers.Adam(2e-3, 0.5), d_optimizer=keras.optimizers.Adam(2e-3, 0.5))
+    return model
+
+
+def digits_ds(batch=8, n_critic=2):
+    return data.make_dataset("digits", batch_size=batch, n_critic=n_critic, seed=0)
+
+
+def test_image_grid_layout_by_hand():
+    images = np.stack([np.full((2, 3, 1), v) for v in (-1.0, 1.0, 0.0, 1.0)])
+    grid = cbs.image_grid(images, 2, 2, padding=1, pad_value=-1.0)
+    assert grid.shape == (2 * 2 + 3, 2 * 3 + 3, 1) and grid.dtype == np.uint8
+    assert grid[1, 1, 0] == 0 and grid[1, 5, 0] == 255 and grid[4, 1, 0] == 128 and grid[0, 0, 0] == 0
+
+
+def test_sample_grid_frames_gif_and_resume(tmp_path):
+    model = digits_model()
+    grid = cbs.SampleGrid(tmp_path / "samples", every_n_epochs=1)
+    model.fit(digits_ds(), epochs=3, steps_per_epoch=3, verbose=0, callbacks=[grid])
+    frames = grid.frames()
+    assert [f.name for f in frames] == ["step_00000003.png", "step_00000006.png", "step_00000009.png"]
+    first = np.asarray(Image.open(frames[0]))
+    assert first.shape == (8 * 32 + 9 * 2, 8 * 32 + 9 * 2)  # 8x8 tiles of 32 px plus 2 px padding
+    assert not np.array_equal(first, np.asarray(Image.open(frames[-1])))  # training changes the samples
+    gif = Image.open(tmp_path / "samples" / "progress.gif")
+    assert gif.n_frames == 3
+    latent = np.load(tmp_path / "samples" / "fixed_latent.npy")
+    assert latent.shape == (64, 8)
+
+    # A new callback on the same folder (a resumed run) reuses the saved latents and appends frames.
+    resumed = cbs.SampleGrid(tmp_path / "samples", every_n_epochs=1, seed=999)
+    model.fit(digits_ds(), epochs=1, steps_per_epoch=3, verbose=0, callbacks=[resumed])
+    np.testing.assert_array_equal(resumed.latent, latent)
+    assert len(resumed.frames()) == 4
+    assert Image.open(tmp_path / "samples" / "progress.gif").n_frames == 4
+
+
+def test_sample_grid_every_n_steps_best_and_ema(tmp_path):
+    model = digits_model()
+    ema = cbs.GeneratorEMA(decay=0.5, path=tmp_path / "ema_generator.keras")
+    grid = cbs.SampleGrid(
+        tmp_path / "s", rows=4, every_n_steps=2, every_n_epochs=1, generator=ema, best_metric="d_loss", best_mode="min"
+    )
+    model.fit(digits_ds(), epochs=2, steps_per_epoch=4, verbose=0, callbacks=[ema, grid])
+    names = [f.name for f in grid.frames()]
+    assert names == [f"step_{s:08d}.png" for s in (2, 4, 6, 8)]  # step and epoch renders share a frame
+    assert np.asarray(Image.open(grid.frames()[0])).shape == (4 * 32 + 5 * 2,) * 2
+    assert (tmp_path / "s" / "best.png").is_file() and "d_loss" in (tmp_path / "s" / "best.txt").read_text()
+    loaded = keras.saving.load_model(tmp_path / "ema_generator.keras")
+    z = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
+    np.testing.assert_allclose(loaded(z).numpy(), ema(z), atol=1e-6)
+    assert not np.allclose(ema(z), model.generator(z).numpy())
+
+
+def test_generator_ema_follows_the_formula(tmp_path):
+    model = digits_model()
+    ema = cbs.GeneratorEMA(decay=0.9)
+    before = [w.copy() for w in model.generator.get_weights()]
+    model.fit(digits_ds(), epochs=1, steps_per_epoch=1, verbose=0, callbacks=[ema])
+    after = model.generator.get_weights()
+    for b, a, e in zip(before, after, ema.ema_generator.get_weights(), strict=True):
+        np.testing.assert_allclose(e, 0.9 * b + 0.1 * a, rtol=1e-5, atol=1e-7)
+
+
+def test_sample_grid_refuses_2d_generators(tmp_path, tiny_mlp_pair, gaussian_points):
+    model = keras_wgan.WGANGP(*tiny_mlp_pair(), n_critic=1)
+    model.compile()
+    with pytest.raises(ValueError, match="CriticLandscape"):
+        model.fit(gaussian_points, batch_size=64, epochs=1, verbose=0, callbacks=[cbs.SampleGrid(tmp_path / "s")])
+
+
+def test_loss_curves_csv_matches_history_and_resume_replaces_rows(tmp_path):
+    model = digits_model()
+    curves = cbs.LossCurves(tmp_path / "history.csv", tmp_path / "plots" / "losses.png")
+    history = model.fit(digits_ds(), epochs=3, steps_per_epoch=2, verbose=0, callbacks=[curves])
+    rows = cbs.read_history(tmp_path / "history.csv")
+    assert sorted(rows) == [1, 2, 3]
+    for key in ("d_loss", "g_loss", "w_dist", "gp"):
+        np.testing.assert_allclose([rows[e][key] for e in (1, 2, 3)], history.history[key], rtol=1e-6)
+    assert [rows[e]["step"] for e in (1, 2, 3)] == [2, 4, 6]
+    png = Image.open(tmp_path / "plots" / "losses.png")
+    assert png.size[0] > 500 and png.size[1] > 200
+
+    # Resuming at epoch 2 (initial_epoch=2) recomputes epoch 3 and keeps epochs 1 and 2.
+    model.fit(
+        digits_ds(),
+        epochs=4,
+        initial_epoch=2,
+        steps_per_epoch=2,
+        verbose=0,
+        callbacks=[cbs.LossCurves(tmp_path / "history.csv", tmp_path / "plots" / "losses.png")],
+    )
+    resumed = cbs.read_history(tmp_path / "history.csv")
+    assert sorted(resumed) == [1, 2, 3, 4]
+    assert resumed[1] == rows[1] and resumed[2] == rows[2]
+    with open(tmp_path / "history.csv") as f:
+        assert len(list(csv.reader(f))) == 5  # header + 4 epochs, no duplicates
+
+
+def test_gradient_norms_match_an_independent_computation(tmp_path):
+    model = digits_model(variant=keras_wgan.WGAN, clip_value=0.05)
+    real = next(iter(digits_ds()))[:8].numpy()
+    cb = cbs.GradientNorms(real, tmp_path / "grad_norms.csv", tmp_path / "grad_norms.png", every_n_steps=2)
+    model.fit(digits_ds(), epochs=2, steps_per_epoch=2, verbose=0, callbacks=[cb])
+    with open(tmp_path / "grad_norms.csv") as f:
+        records = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in records] == [0, 2, 4]
+    assert (tmp_path / "grad_norms.png").is_file()
+
+    # Independently: gradient of E[C(fake)] - E[C(real)] w.r.t. each layer's kernel and bias.
+    z = tf.constant(np.random.default_rng(0).standard_normal((8, 8)), tf.float32)
+    fake = model.generator(z, training=False)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model.critic(fake, training=True)) - tf.reduce_mean(model.critic(real, training=True))
+    layer = model.critic.get_layer("down_1")
+    g_kernel, g_bias = tape.gradient(loss, [layer.kernel, layer.bias])
+    expected = np.sqrt(np.sum(g_kernel.numpy() ** 2) + np.sum(g_bias.numpy() ** 2))
+    assert float(records[-1]["down_1"]) == pytest.approx(expected, rel=1e-4)
+    assert set(records[-1]) >= {"down_0", "down_1", "down_2", "norm_1", "norm_2", "score"}
+
+
+def test_critic_landscape_on_2d_and_refusal_of_images(tmp_path, tiny_mlp_pair):
+    model = keras_wgan.WGANGP(*tiny_mlp_pair(), n_critic=2, seed=0)
+    model.compile()
+    real = next(iter(data.make_dataset("8gaussians", 256, seed=0))).numpy()
+    cb = cbs.CriticLandscape(real[:200], tmp_path / "plots", every_n_steps=3, resolution=24, n_fake=100)
+    model.fit(data.make_dataset("8gaussians", 64, n_critic=2), epochs=1, steps_per_epoch=6, verbose=0, callbacks=[cb])
+    names = sorted(p.name for p in (tmp_path / "plots").glob("critic_*.png"))
+    assert names == ["critic_00000000.png", "critic_00000003.png", "critic_00000006.png"]
+    assert Image.open(tmp_path / "plots" / "critic.gif").n_frames == 3
+
+    with pytest.raises(ValueError, match="shape \\(n, 2\\)"):
+        cbs.CriticLandscape(np.zeros((4, 32, 32, 1)), tmp_path)
+    with pytest.raises(ValueError, match="SampleGrid"):
+        digits_model().fit(
+            digits_ds(),
+            epochs=1,
+            steps_per_epoch=1,
+            verbose=0,
+            callbacks=[cbs.CriticLandscape(real[:10], tmp_path / "x")],
+        )
+
+
+def test_tensorboard_scalars_and_images(tmp_path):
+    model = digits_model()
+    tb = cbs.GANTensorBoard(tmp_path / "logs", every_n_steps=1, histograms=True)
+    keras_tb = keras.callbacks.TensorBoard(tmp_path / "logs")
+    model.fit(digits_ds(), epochs=2, steps_per_epoch=2, verbose=0, callbacks=[tb, keras_tb])
+    tags, images = set(), 0
+    for path in (tmp_path / "logs" / "gan").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tags.add(value.tag)
+                if value.tag == "samples":
+                    images += 1
+    assert {"epoch_d_loss", "epoch_g_loss", "epoch_w_dist", "epoch_gp", "batch_d_loss"} <= tags
+    assert images == 2
+    assert any(t.startswith("critic/") for t in tags)
+    assert list((tmp_path / "logs" / "train").glob("events.out.tfevents.*"))  # Keras' own callback side by side
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: cbs.SampleGrid(p, every_n_steps=None, every_n_epochs=None),
+        lambda p: cbs.SampleGrid(p, rows=0),
+        lambda p: cbs.GeneratorEMA(decay=1.0),
+        lambda p: cbs.LossCurves(p / "h.csv", smoothing=2),
+        lambda p: cbs.GradientNorms(np.zeros((2, 2)), p / "g.csv", every_n_steps=0),
+    ],
+)
+def test_bad_callback_arguments(tmp_path, make):
+    with pytest.raises(ValueError):
+        make(tmp_path)

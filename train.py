@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""Train a GAN of the Wasserstein family: ``python train.py --variant wgan_gp``.
+
+A thin command line over ``keras_wgan.training.train``. Defaults come from the
+variant's paper (``keras_wgan.variants``) and the dataset. The run folder
+(``--out``, default ``runs/<variant>_<dataset>_<time>``) holds everything the
+run writes; running the same command again resumes it.
+
+Exit codes: 0 done, 2 bad input (one line on stderr), 3 training diverged,
+130 interrupted (the last checkpoint is kept; run the command again to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+# Kept here so that --help never imports TensorFlow; tests check they match the library.
+VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
+EXAMPLES = """examples:
+  python train.py --variant wgan_gp --dataset 25gaussians --steps 2000        # offline, minutes on a CPU
+  python train.py --variant wgan_gp --dataset digits --epochs 20              # offline images, 32x32
+  python train.py --variant wgan_gp --dataset celeb_a --image-size 64         # needs CelebA (see README)
+  python train.py --variant dcgan --dataset folder:/data/img_align_celeba --crop 140
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit code 2
+        sys.stderr.write(f"train.py: error: {message}\n")
+        sys.exit(2)
+
+
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a("--variant", default="wgan_gp", help=f"one of {', '.join(VARIANTS)} (default wgan_gp)")
+    a(
+        "--dataset",
+        default="celeb_a",
+        help="celeb_a (default), folder:PATH, 8gaussians, 25gaussians, swissroll or digits",
+    )
+    a("--out", help="run folder (default runs/<variant>_<dataset>_<time>)")
+    g = p.add_argument_group("schedule")
+    g.add_argument("--epochs", type=int, help="epochs to train (default 25 for images, 20 for toys)")
+    g.add_argument("--steps", type=int, help="total generator iterations (instead of --epochs)")
+    g.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        help="generator iterations per epoch (default: one pass over the images; 1000 for toys)",
+    )
+    g.add_argument("--batch-size", type=int, help="samples per critic update (default 64 images, 256 toys)")
+    g = p.add_argument_group("data")
+    g.add_argument("--image-size", type=int, help="32, 64 or 128 (default 64; digits 32)")
+    g.add_argument("--channels", type=int, choices=(1, 3), help="image channels (default 3; digits 1)")
+    g.add_argument("--crop", type=int, help="central crop side before resizing (celeb_a default 140)")
+    g.add_argument("--data-dir", help="tensorflow-datasets data directory for celeb_a")
+    g.add_argument("--cache", action="store_true", help="cache decoded images in memory")
+    g = p.add_argument_group("model (defaults: the variant's paper)")
+    g.add_argument("--latent-dim", type=int, help="size of z (default 128 images, 2 toys)")
+    g.add_argument("--n-critic", type=int, help="critic updates per generator update")
+    g.add_argument("--optimizer", help="adam, adamw or rmsprop")
+    g.add_argument("--lr", type=float, help="learning rate of both networks")
+    g.add_argument("--g-lr", type=float, help="generator learning rate")
+    g.add_argument("--d-lr", type=float, help="critic learning rate")
+    g.add_argument("--beta1", dest="beta_1", type=float, help="Adam beta_1")
+    g.add_argument("--beta2", dest="beta_2", type=float, help="Adam beta_2")
+    g.add_argument("--gp-weight", type=float, help="WGAN-GP lambda (default 10)")
+    g.add_argument("--clip-value", type=float, help="WGAN weight clip c (default 0.01)")
+    g.add_argument("--critic-norm", help="batch, layer, instance or none")
+    g.add_argument("--activation", help="leaky_relu, relu or selu (selu drops normalization)")
+    g.add_argument("--width", type=int, help="network width (DCGAN ngf/ndf 64; MLP 512)")
+    g.add_argument("--depth", type=int, help="hidden layers of the MLP pair (toys, default 3)")
+    g.add_argument("--ema-decay", type=float, help="keep an EMA generator with this decay (e.g. 0.999)")
+    g.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
+    g = p.add_argument_group("outputs")
+    g.add_argument("--sample-every-epochs", type=int, default=1, help="sample grid every N epochs (default 1)")
+    g.add_argument("--sample-every-steps", type=int, help="also a sample grid every N generator steps")
+    g.add_argument("--plot-every-steps", type=int, help="critic landscape (toys) every N steps")
+    g.add_argument("--grad-norm-every-steps", type=int, help="critic gradient norms every N steps")
+    g.add_argument("--checkpoint-every-steps", type=int, help="checkpoint every N steps (default min(epoch, 500))")
+    g.add_argument("--tensorboard-histograms", action="store_true", help="critic weight histograms")
+    g.add_argument("--quiet", action="store_true", help="no progress bar (the one-line epoch summaries stay)")
+    g = p.add_argument_group("performance and scale-out")
+    g.add_argument("--jit-compile", type=_bool, default=False, help="XLA (default false; slower on this CPU)")
+    g.add_argument("--steps-per-execution", type=int, default=1, help="train steps per tf.function call")
+    g.add_argument("--mixed-precision", default="off", help="off, mixed_float16 or mixed_bfloat16")
+    g.add_argument("--strategy", default="default", help="default, mirrored or multiworker (uses TF_CONFIG)")
+    g.add_argument(
+        "--cpu-replicas",
+        type=int,
+        default=None,
+        help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)",
+    )
+    g.add_argument(
+        "--resume",
+        dest="resume",
+        action="store_true",
+        default=True,
+        help="resume when the run folder holds a run (default)",
+    )
+    g.add_argument("--no-resume", dest="resume", action="store_false", help="refuse to reuse a run folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.variant not in VARIANTS:
+        sys.stderr.write(f"train.py: error: unknown variant {args.variant!r}; choose one of {', '.join(VARIANTS)}\n")
+        return 2
+    if args.cpu_replicas is not None and args.cpu_replicas < 1:
+        sys.stderr.write("train.py: error: --cpu-replicas must be a positive integer\n")
+        return 2
+
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    if args.cpu_replicas:
+        cpus = tf.config.list_physical_devices("CPU")
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(args.cpu_replicas)]
+        )
+
+    from keras_wgan.config import ConfigError, TrainConfig
+    from keras_wgan.data import DatasetError
+    from keras_wgan.training import TrainingDiverged, train
+
+    values = vars(args).copy()
+    values.pop("cpu_replicas")
+    values["verbose"] = 0 if values.pop("quiet") else 1
+    try:
+        train(TrainConfig(**values))
+    except (ConfigError, DatasetError) as err:
+        sys.stderr.write(f"train.py: error: {err}\n")
+        return 2
+    except TrainingDiverged as err:
+        sys.stderr.write(f"train.py: {err}\n")
+        return 3
+    except KeyboardInterrupt:
+        sys.stderr.write("train.py: interrupted; run the same command again to resume from the last checkpoint\n")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
