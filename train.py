@@ -112,6 +112,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _import_tensorflow_quietly():
+    """Imports TensorFlow and finds its devices with the C++ start-up chatter (CUDA probes,
+    oneDNN notices) held back; it is shown only if the import fails, or always with
+    KERAS_WGAN_TF_LOGS=1."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if os.environ.get("KERAS_WGAN_TF_LOGS") == "1":
+        import tensorflow as tf
+
+        return tf
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tf
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.variant not in VARIANTS:
@@ -121,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("train.py: error: --cpu-replicas must be a positive integer\n")
         return 2
 
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    tf = _import_tensorflow_quietly()
 
     if args.cpu_replicas:
         cpus = tf.config.list_physical_devices("CPU")

@@ -511,7 +511,7 @@ def critic_layer_gradient_norms(model: keras.Model, real: tf.Tensor, z: tf.Tenso
     critic = model.critic
     layers = [layer for layer in critic._flatten_layers(include_self=False) if layer.trainable_weights]
     fake = model.generator(z, training=False)
-    with tf.GradientTape() as tape:
+    with model.preserved_state(), tf.GradientTape() as tape:  # leaves RNG and BN statistics untouched
         loss = model.critic_objective(tf.cast(real, tf.float32), fake, training=True)["d_loss"]
     variables = [v for layer in layers for v in layer.trainable_weights]
     grads = tape.gradient(loss, variables)

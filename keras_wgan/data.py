@@ -150,13 +150,14 @@ def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
     return (points + noise) / divisor
 
 
-def toy_dataset(name: str, batch_size: int, seed: int = 0) -> tf.data.Dataset:
+def toy_dataset(name: str, batch_size: int, seed: int = 0, start_batch: int = 0) -> tf.data.Dataset:
     """An endless, seeded stream of batches of a 2D toy distribution.
 
     Args:
         name: ``8gaussians``, ``25gaussians`` or ``swissroll``.
         batch_size: points per batch.
         seed: the stream's seed; batch ``k`` depends only on (seed, k).
+        start_batch: index of the first batch (to resume a stream).
 
     Returns:
         A dataset of float32 tensors ``(batch_size, 2)``.
@@ -167,7 +168,7 @@ def toy_dataset(name: str, batch_size: int, seed: int = 0) -> tf.data.Dataset:
     def make(k):
         return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))
 
-    ds = tf.data.Dataset.counter().map(make, num_parallel_calls=AUTOTUNE)
+    ds = tf.data.Dataset.counter(start=start_batch).map(make, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
 
 
@@ -281,7 +282,53 @@ def _finish(ds: tf.data.Dataset, batch: int) -> tf.data.Dataset:
     return ds.batch(batch, drop_remainder=True, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
-def _image_pipeline(
+def _check_enough(count: int, batch: int) -> None:
+    if count < batch:
+        raise DatasetError(
+            f"The dataset has {count} images, fewer than one batch of {batch} "
+            "(batch_size x n_critic); lower the batch size."
+        )
+
+
+def _epoch_permutations(count: int, seed: int, shuffle: bool, start_sample: int) -> tf.data.Dataset:
+    """Endless indices: a seeded permutation of range(count) per pass, starting at ``start_sample``."""
+    first_epoch, skip = divmod(start_sample, count)
+
+    def one_pass(k):
+        if not shuffle:
+            return tf.data.Dataset.range(count)
+        keys = tf.random.stateless_uniform([count], seed=tf.stack([tf.constant(seed, tf.int64), k]))
+        return tf.data.Dataset.from_tensor_slices(tf.cast(tf.argsort(keys), tf.int64))
+
+    return tf.data.Dataset.counter(start=first_epoch).flat_map(one_pass).skip(skip)
+
+
+def _table_pipeline(
+    table: tf.Tensor | np.ndarray,
+    load,
+    batch: int,
+    seed: int,
+    cache: bool | str,
+    shuffle: bool,
+    repeat: bool,
+    start_sample: int,
+) -> tf.data.Dataset:
+    """Pipeline over an indexable table of elements (file paths or decoded images)."""
+    count = len(table)
+    _check_enough(count, batch)
+    table = tf.constant(table)
+    if repeat and not cache:
+        # Each pass is an explicit seeded permutation, so the stream can start anywhere
+        # (resume) by skipping indices, without decoding what is skipped.
+        idx = _epoch_permutations(count, seed, shuffle, start_sample)
+        ds = idx.map(lambda i: load(tf.gather(table, i)), num_parallel_calls=AUTOTUNE).ignore_errors()
+        return _finish(ds, batch)
+    return _stream_pipeline(
+        tf.data.Dataset.from_tensor_slices(table), count, load, batch, seed, cache, shuffle, repeat, start_sample
+    )
+
+
+def _stream_pipeline(
     source: tf.data.Dataset,
     count: int,
     load,
@@ -289,20 +336,23 @@ def _image_pipeline(
     seed: int,
     cache: bool | str,
     shuffle: bool,
+    repeat: bool,
+    start_sample: int,
 ) -> tf.data.Dataset:
-    if count < batch:
-        raise DatasetError(
-            f"The dataset has {count} images, fewer than one batch of {batch} "
-            "(batch_size x n_critic); lower the batch size."
-        )
+    """Pipeline over a dataset of raw elements that can only be read in order."""
+    _check_enough(count, batch)
     if cache:
         ds = source.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
         ds = ds.cache("" if cache is True else str(cache))
         if shuffle:
             ds = ds.shuffle(min(count, 20000), seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat().skip(start_sample)
     else:
         if shuffle:
             source = source.shuffle(min(count, 200_000), seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            source = source.repeat().skip(start_sample)
         ds = source.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
     return _finish(ds, batch)
 
@@ -317,6 +367,8 @@ def folder_dataset(
     seed: int = 0,
     cache: bool | str = False,
     shuffle: bool = True,
+    repeat: bool = False,
+    start_sample: int = 0,
 ) -> tf.data.Dataset:
     """Every readable image under ``path``, cropped, resized, in [-1, 1].
 
@@ -334,9 +386,12 @@ def folder_dataset(
         cache: True caches decoded images in memory, a path caches them on
             disk; False decodes every epoch.
         shuffle: shuffle (seeded) every epoch.
+        repeat: an endless stream of passes (each a fresh seeded permutation).
+        start_sample: with ``repeat``, the position in the stream to start at.
 
     Returns:
-        A finite dataset of float32 ``(batch_size, image_size, image_size, channels)``.
+        A dataset of float32 ``(batch_size, image_size, image_size, channels)``:
+        one pass (finite) or endless with ``repeat``.
     """
     scan = scan_folder(path)
     if scan.bad:
@@ -350,8 +405,7 @@ def folder_dataset(
     def load(p):
         return preprocess_image(_decode_file(p), image_size, channels, crop)
 
-    source = tf.data.Dataset.from_tensor_slices(list(scan.good))
-    return _image_pipeline(source, len(scan.good), load, batch_size, seed, cache, shuffle)
+    return _table_pipeline(np.array(scan.good), load, batch_size, seed, cache, shuffle, repeat, start_sample)
 
 
 def digits_images(image_size: int = 32, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -376,7 +430,14 @@ def digits_images(image_size: int = 32, channels: int = 1) -> tuple[np.ndarray, 
 
 
 def digits_dataset(
-    batch_size: int, image_size: int = 32, channels: int = 1, *, seed: int = 0, shuffle: bool = True
+    batch_size: int,
+    image_size: int = 32,
+    channels: int = 1,
+    *,
+    seed: int = 0,
+    shuffle: bool = True,
+    repeat: bool = False,
+    start_sample: int = 0,
 ) -> tf.data.Dataset:
     """The bundled digits, reshuffled each epoch (one epoch = one pass).
 
@@ -386,17 +447,14 @@ def digits_dataset(
         channels: 1 or 3.
         seed: shuffle seed.
         shuffle: shuffle every epoch.
+        repeat: an endless stream of passes.
+        start_sample: with ``repeat``, the position in the stream to start at.
 
     Returns:
-        A finite dataset of float32 ``(batch_size, image_size, image_size, channels)``.
+        A dataset of float32 ``(batch_size, image_size, image_size, channels)``.
     """
     images, _ = digits_images(image_size, channels)
-    ds = tf.data.Dataset.from_tensor_slices(images)
-    if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    if len(images) < batch_size:
-        raise DatasetError(f"digits has {len(images)} images, fewer than one batch of {batch_size}.")
-    return _finish(ds, batch_size)
+    return _table_pipeline(images, lambda x: x, batch_size, seed, False, shuffle, repeat, start_sample)
 
 
 def celeba_manual_help(data_dir: str | None) -> str:
@@ -421,6 +479,8 @@ def celeba_dataset(
     data_dir: str | None = None,
     cache: bool | str = False,
     shuffle: bool = True,
+    repeat: bool = False,
+    start_sample: int = 0,
 ) -> tf.data.Dataset:
     """CelebA aligned faces from tensorflow-datasets, center-cropped and resized.
 
@@ -433,9 +493,11 @@ def celeba_dataset(
         data_dir: tfds data directory (default: tfds' own).
         cache: as in ``folder_dataset``.
         shuffle: shuffle every epoch.
+        repeat: an endless stream of passes.
+        start_sample: with ``repeat``, samples to skip (read, not decoded).
 
     Returns:
-        A finite dataset of float32 ``(batch_size, image_size, image_size, 3)``.
+        A dataset of float32 ``(batch_size, image_size, image_size, 3)``.
 
     Raises:
         DatasetError: if the data cannot be downloaded or prepared; the
@@ -468,7 +530,7 @@ def celeba_dataset(
     def load(example):
         return preprocess_image(example["image"], image_size, 3, crop)
 
-    return _image_pipeline(source, count, load, batch_size, seed, cache, shuffle)
+    return _stream_pipeline(source, count, load, batch_size, seed, cache, shuffle, repeat, start_sample)
 
 
 def make_dataset(
@@ -484,6 +546,8 @@ def make_dataset(
     data_dir: str | None = None,
     cache: bool | str = False,
     shuffle: bool = True,
+    repeat: bool = False,
+    start_sample: int = 0,
 ) -> tf.data.Dataset:
     """The dataset ``name`` as batches for ``GAN.fit``.
 
@@ -503,6 +567,10 @@ def make_dataset(
         data_dir: tfds data directory for ``celeb_a``.
         cache: True: decoded images in memory; a path: on disk.
         shuffle: shuffle images every epoch.
+        repeat: make image datasets endless (the toys always are); each pass
+            is a fresh seeded permutation.
+        start_sample: the position in the endless stream to start at, in
+            samples (a resumed run passes ``steps_done * batch_size * n_critic``).
 
     Returns:
         A ``tf.data.Dataset`` of float32 batches in [-1, 1].
@@ -522,27 +590,22 @@ def make_dataset(
             raise DatasetError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
     if channels not in (None, 1, 3):
         raise DatasetError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+    if isinstance(start_sample, bool) or not isinstance(start_sample, int) or start_sample < 0:
+        raise DatasetError(f"`start_sample` must be an integer >= 0. Received: start_sample={start_sample!r}")
     batch = batch_size * n_critic
+    stream = {"shuffle": shuffle, "repeat": repeat, "start_sample": start_sample}
     if is_toy(name):
-        return toy_dataset(name, batch, seed)
+        return toy_dataset(name, batch, seed, start_batch=start_sample // batch)
     if name == "digits":
-        return digits_dataset(batch, image_size, channels or 1, seed=seed, shuffle=shuffle)
+        return digits_dataset(batch, image_size, channels or 1, seed=seed, **stream)
     if name == "celeb_a":
+        crop = CELEBA_CROP if crop is None else crop
         return celeba_dataset(
-            batch,
-            image_size,
-            split=split,
-            crop=CELEBA_CROP if crop is None else crop,
-            seed=seed,
-            data_dir=data_dir,
-            cache=cache,
-            shuffle=shuffle,
+            batch, image_size, split=split, crop=crop, seed=seed, data_dir=data_dir, cache=cache, **stream
         )
     if isinstance(name, str) and name.startswith("folder:"):
         path = name[len("folder:") :]
         if not path:
             raise DatasetError("`folder:` needs a path, e.g. folder:/data/img_align_celeba")
-        return folder_dataset(
-            path, batch, image_size, channels or 3, crop=crop, seed=seed, cache=cache, shuffle=shuffle
-        )
+        return folder_dataset(path, batch, image_size, channels or 3, crop=crop, seed=seed, cache=cache, **stream)
     raise DatasetError(f"Unknown dataset {name!r}. Choose celeb_a, folder:PATH, {', '.join(TOY_DATASETS)} or digits.")

@@ -269,16 +269,13 @@ def _check_resume(run_dir: Path, config: TrainConfig) -> bool:
     if not config.resume:
         raise ConfigError(f"{run_dir} already holds a run; resume it (drop --no-resume) or choose another --out")
     saved = TrainConfig.load(saved_path)
+    if config.steps_per_epoch is None:  # not given: keep the run's epoch length
+        config.steps_per_epoch = saved.steps_per_epoch
     mine, theirs = config.identity(), saved.identity()
     conflicts = [f"{k}={mine[k]!r} (run has {theirs[k]!r})" for k in mine if mine[k] != theirs[k]]
     if conflicts:
         raise ConfigError(f"the command line conflicts with the run in {run_dir}: " + ", ".join(conflicts))
     return True
-
-
-def _real_sample(config: TrainConfig, dataset: tf.data.Dataset, n: int) -> np.ndarray:
-    batch = next(iter(dataset.take(1))).numpy()
-    return batch[:n]
 
 
 def train(config: TrainConfig) -> Path:
@@ -314,23 +311,30 @@ def train(config: TrainConfig) -> Path:
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         model = build_model(config)
-    dataset = data_lib.make_dataset(
-        config.dataset,
-        config.batch_size,
-        config.image_size,
-        config.seed,
-        n_critic=config.n_critic,
-        channels=config.channels,
-        crop=config.crop,
-        data_dir=config.data_dir,
-        cache=config.cache,
-    ).repeat()
-    config.save(run_dir / "config.json")
 
+    def stream(start_sample: int) -> tf.data.Dataset:
+        return data_lib.make_dataset(
+            config.dataset,
+            config.batch_size,
+            config.image_size,
+            config.seed,
+            n_critic=config.n_critic,
+            channels=config.channels,
+            crop=config.crop,
+            data_dir=config.data_dir,
+            cache=config.cache,
+            repeat=True,
+            start_sample=start_sample,
+        )
+
+    from_start = stream(0)  # loads (and checks) the data before anything is written
+    config.save(run_dir / "config.json")
     backup = RunCheckpoint(run_dir / "backup", config.checkpoint_every_steps or min(spe, 500))
     if resuming and backup.path.is_file():
         model.load_weights(backup.path)
     step = cbs.generator_step(model)
+    # The real data continues exactly where the checkpointed step left it.
+    dataset = stream(step * config.batch_size * config.n_critic) if step else from_start
     print(f"[keras_wgan] run folder: {run_dir.resolve()}", flush=True)
     if step:
         print(f"[keras_wgan] resuming at generator step {step} of {total_steps}", flush=True)
@@ -345,7 +349,7 @@ def train(config: TrainConfig) -> Path:
     if config.ema_decay is not None:
         ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras")
         callbacks.append(ema)
-    real_batch = _real_sample(config, dataset, 512 if config.is_toy else 64)
+    real_batch = next(iter(from_start.take(1))).numpy()[: 512 if config.is_toy else 64]
     if config.is_toy:
         callbacks.append(
             cbs.CriticLandscape(
@@ -398,6 +402,8 @@ def train(config: TrainConfig) -> Path:
             )
             epoch += 1
         if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
+            if done_in_epoch:  # a new fit call starts a new iterator: position it after the finished epoch
+                dataset = stream(cbs.generator_step(model) * config.batch_size * config.n_critic)
             model.fit(
                 dataset,
                 initial_epoch=epoch,
@@ -426,8 +432,8 @@ def train(config: TrainConfig) -> Path:
 
 def _save_final(model: GAN, run_dir: Path) -> None:
     for name, obj in (("generator.keras", model.generator), ("gan.keras", model)):
-        tmp = run_dir / f".tmp-{name}"
-        obj.save(tmp.with_suffix(".keras") if tmp.suffix != ".keras" else tmp)
+        tmp = run_dir / f".tmp-{name}"  # ends in .keras, as Keras requires
+        obj.save(tmp)
         os.replace(tmp, run_dir / name)
 
 

@@ -191,3 +191,16 @@ def test_tensorboard_scalars_and_images(tmp_path):
 def test_bad_callback_arguments(tmp_path, make):
     with pytest.raises(ValueError):
         make(tmp_path)
+
+
+def test_gradient_norm_measurement_leaves_the_training_state_untouched():
+    g = networks.build_generator(8, 32, 1, width=4, seed=0)
+    c = networks.build_critic(32, 1, width=4, norm="batch", seed=1)
+    model = keras_wgan.WGANGP(g, c, n_critic=2, seed=0, allow_batchnorm=True)
+    model.compile()
+    real = next(iter(digits_ds()))[:8]
+    before = [v.numpy().copy() for v in model.variables]
+    norms = cbs.critic_layer_gradient_norms(model, real, tf.random.normal((8, 8)))
+    assert all(np.isfinite(v) and v > 0 for v in norms.values())
+    for b, v in zip(before, model.variables, strict=True):
+        np.testing.assert_array_equal(b, v.numpy(), err_msg=v.path)

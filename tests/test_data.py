@@ -218,3 +218,27 @@ def test_celeba_crop_default_is_documented():
     img = tf.constant(np.arange(218 * 178 * 3, dtype=np.float32).reshape(218, 178, 3) % 255, tf.uint8)
     out = data.preprocess_image(img, 64, 3, 140)
     assert out.shape == (64, 64, 3)
+
+
+# ------------------------------------------------------- endless streams
+def _flat(batches):
+    return np.concatenate([b.numpy() for b in batches])
+
+
+@pytest.mark.parametrize("name", ["digits", "folder", "8gaussians"])
+def test_endless_stream_resumes_at_any_sample(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
+    if name == "folder":
+        make_folder(tmp_path / "imgs")
+        name = f"folder:{tmp_path / 'imgs'}"
+    kwargs = {"batch_size": 3, "image_size": 32, "seed": 4, "repeat": True}
+    whole = _flat(data.make_dataset(name, **kwargs).take(12))  # several passes over the 8-image folder
+    later = _flat(data.make_dataset(name, start_sample=5 * 3, **kwargs).take(7))
+    np.testing.assert_array_equal(whole[15:], later)
+
+
+def test_endless_image_stream_reshuffles_each_pass(tmp_path):
+    images = _flat(data.make_dataset("digits", batch_size=599, repeat=True, seed=1).take(6))  # 2 passes of 1797
+    first, second = images[:1797], images[1797:3594]
+    assert {r.tobytes() for r in first} == {r.tobytes() for r in second}  # each pass holds every image once
+    assert not np.array_equal(first, second)

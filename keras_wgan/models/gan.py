@@ -29,6 +29,8 @@ and whatever a subclass adds (``gp`` for WGAN-GP).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import keras
@@ -324,6 +326,23 @@ class GAN(keras.Model):
             replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
             seed = seed + tf.stack([replica, tf.zeros_like(replica)])
         return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+
+    @contextlib.contextmanager
+    def preserved_state(self) -> Iterator[None]:
+        """Restores the RNG state and the networks' non-trainable variables
+        (batch-norm statistics) on exit, so that diagnostics run in training
+        mode (e.g. in callbacks) leave the training run exactly as it was."""
+        variables = [
+            *self._rng_states().values(),
+            *self.generator.non_trainable_variables,
+            *self.critic.non_trainable_variables,
+        ]
+        saved = [v.numpy() for v in variables]
+        try:
+            yield
+        finally:
+            for variable, value in zip(variables, saved, strict=True):
+                variable.assign(value)
 
     def sample_latent(self, n: int | tf.Tensor) -> tf.Tensor:
         """Draws ``n`` latent vectors from N(0, I) from the training stream."""
