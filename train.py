@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--steps-per-epoch",
         type=int,
-        help="generator iterations per epoch (default: one pass over the images; 1000 for toys)",
+        help="generator iterations per epoch (default: one pass over the images, at least 100; 1000 for toys)",
     )
     g.add_argument("--batch-size", type=int, help="samples per critic update (default 64 images, 256 toys)")
     g = p.add_argument_group("data")

@@ -66,7 +66,7 @@ class TrainConfig:
         out: the run folder; derived from variant, dataset and time if None.
         steps: total generator iterations; ``epochs`` is the alternative.
         steps_per_epoch: generator iterations per epoch (the unit of logs,
-            sample grids and checkpoints): one pass over an image dataset,
+            sample grids and checkpoints): one pass over an image dataset (at least 100),
             1000 for the endless toys.
         batch_size: samples per critic update (64 for images, 256 for toys).
     """

@@ -144,7 +144,9 @@ def plan_steps(config: TrainConfig) -> tuple[int, int]:
     spe = config.steps_per_epoch
     if spe is None:
         size = dataset_size(config)
-        spe = 1000 if size is None else max(1, size // (config.batch_size * config.n_critic))
+        # One pass over the images, but at least 100 iterations, so that the per-epoch
+        # pictures stay a small cost on small datasets such as digits.
+        spe = 1000 if size is None else max(100, size // (config.batch_size * config.n_critic))
     if config.steps is not None:
         total = config.steps
     else:
@@ -250,6 +252,62 @@ class EpochSummary(keras.callbacks.Callback):
         )
 
 
+def artifact_callbacks(
+    config: TrainConfig,
+    run_dir: Path,
+    real_batch: np.ndarray,
+    steps_per_epoch: int,
+    ema: cbs.GeneratorEMA | None = None,
+) -> list[keras.callbacks.Callback]:
+    """The callbacks that write a run's pictures, curves and logs, at the config's frequencies.
+
+    Defaults: sample grid every epoch (images) or critic landscape every
+    ``min(steps_per_epoch, 1000)`` steps (2D), gradient norms every
+    ``min(steps_per_epoch // 4, 250)`` steps, loss curves and TensorBoard every epoch.
+
+    Args:
+        config: a resolved config.
+        run_dir: the run folder.
+        real_batch: real samples for the diagnostics (the first batch of the data).
+        steps_per_epoch: generator iterations per epoch.
+        ema: the run's ``GeneratorEMA``, if any (then included first, and the grids show it).
+
+    Returns:
+        The callbacks, in the order they must run.
+    """
+    result: list[keras.callbacks.Callback] = [] if ema is None else [ema]
+    if config.is_toy:
+        every = config.plot_every_steps or max(1, min(steps_per_epoch, 1000))
+        result.append(cbs.CriticLandscape(real_batch[:512], run_dir / "plots", every_n_steps=every, seed=config.seed))
+    else:
+        result.append(
+            cbs.SampleGrid(
+                run_dir / "samples",
+                every_n_epochs=config.sample_every_epochs,
+                every_n_steps=config.sample_every_steps,
+                seed=config.seed,
+                generator=ema,
+            )
+        )
+    result += [
+        cbs.LossCurves(run_dir / "history.csv", run_dir / "plots" / "losses.png"),
+        cbs.GradientNorms(
+            real_batch[: 256 if config.is_toy else 32],
+            run_dir / "plots" / "grad_norms.csv",
+            run_dir / "plots" / "grad_norms.png",
+            every_n_steps=config.grad_norm_every_steps or max(1, min(steps_per_epoch // 4, 250)),
+            seed=config.seed,
+        ),
+        cbs.GANTensorBoard(
+            run_dir / "logs",
+            image_every_n_epochs=None if config.is_toy else 1,
+            histograms=config.tensorboard_histograms,
+            seed=config.seed,
+        ),
+    ]
+    return result
+
+
 # ------------------------------------------------------------------- train
 def _prepare_run_dir(run_dir: Path) -> None:
     try:
@@ -344,46 +402,12 @@ def train(config: TrainConfig) -> Path:
         return run_dir
 
     nonfinite = StopOnNonFinite()
-    callbacks: list[keras.callbacks.Callback] = [nonfinite, StopAtStep(total_steps)]
-    ema = None
-    if config.ema_decay is not None:
-        ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras")
-        callbacks.append(ema)
-    real_batch = next(iter(from_start.take(1))).numpy()[: 512 if config.is_toy else 64]
-    if config.is_toy:
-        callbacks.append(
-            cbs.CriticLandscape(
-                real_batch,
-                run_dir / "plots",
-                every_n_steps=config.plot_every_steps or max(1, min(spe, 1000)),
-                seed=config.seed,
-            )
-        )
-    else:
-        callbacks.append(
-            cbs.SampleGrid(
-                run_dir / "samples",
-                every_n_epochs=config.sample_every_epochs,
-                every_n_steps=config.sample_every_steps,
-                seed=config.seed,
-                generator=ema,
-            )
-        )
-    callbacks += [
-        cbs.LossCurves(run_dir / "history.csv", run_dir / "plots" / "losses.png"),
-        cbs.GradientNorms(
-            real_batch[: 256 if config.is_toy else 32],
-            run_dir / "plots" / "grad_norms.csv",
-            run_dir / "plots" / "grad_norms.png",
-            every_n_steps=config.grad_norm_every_steps or max(1, min(spe // 4, 250)),
-            seed=config.seed,
-        ),
-        cbs.GANTensorBoard(
-            run_dir / "logs",
-            image_every_n_epochs=None if config.is_toy else 1,
-            histograms=config.tensorboard_histograms,
-            seed=config.seed,
-        ),
+    ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras") if config.ema_decay else None
+    real_batch = next(iter(from_start.take(1))).numpy()
+    callbacks = [
+        nonfinite,
+        StopAtStep(total_steps),
+        *artifact_callbacks(config, run_dir, real_batch, spe, ema),
         EpochSummary(total_epochs),
         backup,
     ]

@@ -1,0 +1,148 @@
+"""evaluate.py on tiny run folders: metrics.json with every requested metric, pictures, errors."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_wgan.config import TrainConfig
+from keras_wgan.training import train
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["KERAS_WGAN_CACHE"] = str(cache)
+    ENV["KERAS_WGAN_CACHE"] = str(cache)
+    digits = train(
+        TrainConfig(
+            variant="wgan_gp",
+            dataset="digits",
+            width=4,
+            batch_size=8,
+            latent_dim=8,
+            steps=2,
+            steps_per_epoch=2,
+            out=str(root / "digits"),
+            verbose=0,
+        )
+    )
+    toy = train(
+        TrainConfig(
+            variant="wgan",
+            dataset="25gaussians",
+            width=16,
+            batch_size=16,
+            steps=2,
+            steps_per_epoch=2,
+            out=str(root / "toy"),
+            verbose=0,
+        )
+    )
+    return {"digits": digits, "toy": toy}
+
+
+def evaluate(*args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), *map(str, args), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=900,
+    )
+
+
+def test_digits_run_metrics_and_pictures(runs):
+    result = evaluate(runs["digits"], "--num-samples", "200")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((runs["digits"] / "eval" / "metrics.json").read_text())
+    assert report["metrics"] == ["digits", "swd"] and report["num_samples"] == 200 and report["generator_step"] == 2
+    res = report["results"]
+    for key in (
+        "classes_covered",
+        "class_kl",
+        "classifier_score",
+        "classifier_fid",
+        "classifier_accuracy",
+        "swd_32",
+        "swd_16",
+        "swd_avg",
+    ):
+        assert key in res and np.isfinite(res[key]), key
+    assert res["classifier_accuracy"] > 0.9
+    assert Image.open(runs["digits"] / "eval" / "samples.png").size == (274, 274)
+    assert Image.open(runs["digits"] / "eval" / "interpolation.png").size == (10 * 34 + 2, 8 * 34 + 2)
+    assert Image.open(runs["digits"] / "eval" / "nearest_neighbours.png").size == (6 * 34 + 2, 8 * 34 + 2)
+
+
+def test_inception_metrics_with_random_weights(runs):
+    result = evaluate(
+        runs["digits"],
+        "--metrics",
+        "fid,kid,is",
+        "--num-samples",
+        "24",
+        "--batch-size",
+        "12",
+        "--inception-weights",
+        "random",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    res = json.loads((runs["digits"] / "eval" / "metrics.json").read_text())["results"]
+    assert {"fid", "kid", "kid_std", "is", "is_std"} <= set(res)
+    assert res["fid"] > 0 and res["is"] >= 1.0
+    assert res["inception"] == "keras-inception-v3:random"
+
+
+def test_toy_run_metrics(runs):
+    result = evaluate(runs["toy"], "--num-samples", "500")
+    assert result.returncode == 0, result.stderr[-3000:]
+    res = json.loads((runs["toy"] / "eval" / "metrics.json").read_text())["results"]
+    assert res["modes_total"] == 25 and 0 <= res["modes"] <= 25 and 0 <= res["high_quality"] <= 1
+    assert res["w1"] > res["w1_true_vs_true"] > 0  # an untrained generator is far from the data
+    assert (runs["toy"] / "eval" / "samples.png").is_file()
+
+
+def load_evaluate_module():
+    spec = importlib.util.spec_from_file_location("evaluate_cli", ROOT / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT))
+    return module
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{digits}", "--metrics", "fid,bogus"], "unknown metric(s) bogus"),
+        (["{toy}", "--metrics", "swd"], "only the 'toy' metrics apply"),
+        (["{digits}", "--metrics", "toy"], "need 2D data"),
+        (["/no/such/run"], "is not a run folder"),
+    ],
+)
+def test_bad_input_exit_2(runs, args, message, capsys):
+    cli = load_evaluate_module()
+    assert cli.main([a.format(**runs) for a in args] + ["--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_inception_weights_through_the_cli(runs):
+    # No network here: Keras cannot download the ImageNet weights; one line, exit 2.
+    result = evaluate(runs["digits"], "--metrics", "fid", "--num-samples", "4")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "weights are not available" in result.stderr and "--inception-weights" in result.stderr
+    assert "Traceback" not in result.stderr
