@@ -493,35 +493,60 @@ def read_history(path: str | os.PathLike) -> dict[int, dict[str, float]]:
     return rows
 
 
-def critic_layer_gradient_norms(model: keras.Model, real: tf.Tensor, z: tf.Tensor) -> dict[str, float]:
+def _critic_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [layer for layer in model.critic._flatten_layers(include_self=False) if layer.trainable_weights]
+
+
+def make_gradient_norm_fn(model: keras.Model):
+    """A compiled function ``(real, z) -> tensor of per-layer norms`` for ``model``'s critic.
+
+    Computes, in one graph, the gradient of the model's ``critic_objective`` (loss
+    plus weighted penalty, training mode) on ``real`` and ``generator(z)`` and the
+    L2 norm over each critic layer's weights. It changes RNG state and batch-norm
+    statistics: call it through ``critic_layer_gradient_norms`` or inside
+    ``model.preserved_state()``.
+    """
+    layers = _critic_layers(model)
+    sizes = [len(layer.trainable_weights) for layer in layers]
+    variables = [v for layer in layers for v in layer.trainable_weights]
+
+    @tf.function(reduce_retracing=True)
+    def norms(real, z):
+        fake = model.generator(z, training=False)
+        with tf.GradientTape() as tape:
+            loss = model.critic_objective(tf.cast(real, tf.float32), fake, training=True)["d_loss"]
+        grads = tape.gradient(loss, variables)
+        out, i = [], 0
+        for n in sizes:
+            squares = [tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads[i : i + n] if g is not None]
+            out.append(tf.sqrt(tf.add_n(squares)) if squares else tf.constant(0.0))
+            i += n
+        return tf.stack(out)
+
+    return norms
+
+
+def critic_layer_gradient_norms(model: keras.Model, real: tf.Tensor, z: tf.Tensor, fn=None) -> dict[str, float]:
     """L2 norm of the critic objective's gradient for each critic layer (all its weights together).
 
     The objective is the model's own ``critic_objective`` (loss plus weighted
-    penalty) on ``real`` and ``generator(z)``, evaluated in training mode
-    without updating anything.
+    penalty) on ``real`` and ``generator(z)``, evaluated in training mode; the
+    model's RNG state and batch-norm statistics are restored afterwards, so the
+    measurement does not change the training run.
 
     Args:
         model: a compiled ``keras_wgan`` GAN.
         real: a batch of real samples.
         z: latent vectors, one per real sample.
+        fn: a function from ``make_gradient_norm_fn(model)`` to reuse (compiled once).
 
     Returns:
         ``{layer_name: norm}`` for every critic layer with trainable weights, in layer order.
     """
-    critic = model.critic
-    layers = [layer for layer in critic._flatten_layers(include_self=False) if layer.trainable_weights]
-    fake = model.generator(z, training=False)
-    with model.preserved_state(), tf.GradientTape() as tape:  # leaves RNG and BN statistics untouched
-        loss = model.critic_objective(tf.cast(real, tf.float32), fake, training=True)["d_loss"]
-    variables = [v for layer in layers for v in layer.trainable_weights]
-    grads = tape.gradient(loss, variables)
-    norms, i = {}, 0
-    for layer in layers:
-        n = len(layer.trainable_weights)
-        squares = [tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads[i : i + n] if g is not None]
-        norms[layer.name] = float(tf.sqrt(tf.add_n(squares))) if squares else 0.0
-        i += n
-    return norms
+    fn = fn or make_gradient_norm_fn(model)
+    with model.preserved_state():
+        values = fn(tf.convert_to_tensor(real), tf.convert_to_tensor(z)).numpy()
+    return {layer.name: float(v) for layer, v in zip(_critic_layers(model), values, strict=True)}
 
 
 class GradientNorms(keras.callbacks.Callback):
@@ -560,10 +585,12 @@ class GradientNorms(keras.callbacks.Callback):
         self.seed = seed
         self.records: dict[int, dict[str, float]] = {}
         self._z = None
+        self._fn = None
 
     def on_train_begin(self, logs=None):
         n = int(self.real.shape[0])
         self._z = tf.constant(np.random.default_rng(self.seed).standard_normal((n, self.model.latent_dim)), tf.float32)
+        self._fn = make_gradient_norm_fn(self.model)
         self.records = self._read()
         start = generator_step(self.model)
         self.records = {s: r for s, r in self.records.items() if s <= start}
@@ -582,7 +609,7 @@ class GradientNorms(keras.callbacks.Callback):
 
     def measure(self) -> dict[str, float]:
         """Measures now, records under the current generator step, rewrites the CSV."""
-        norms = critic_layer_gradient_norms(self.model, self.real, self._z)
+        norms = critic_layer_gradient_norms(self.model, self.real, self._z, self._fn)
         self.records[generator_step(self.model)] = norms
         layers = list(norms)
         buf = io.StringIO()
