@@ -453,9 +453,14 @@ class LossCurves(keras.callbacks.Callback):
         if not epochs:
             return
         series = {k: [self.rows[e].get(k, np.nan) for e in epochs] for k in ("d_loss", "g_loss", "w_dist", "gp")}
+        from matplotlib.ticker import MaxNLocator
+
         fig, (ax1, ax2) = _new_figure(11, 4, ncols=2)
-        ax1.plot(epochs, series["d_loss"], label="critic / discriminator (d_loss)", color="tab:red")
-        ax1.plot(epochs, series["g_loss"], label="generator (g_loss)", color="tab:blue")
+        marker = "o" if len(epochs) <= 30 else None
+        for ax in (ax1, ax2):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax1.plot(epochs, series["d_loss"], label="critic / discriminator (d_loss)", color="tab:red", marker=marker)
+        ax1.plot(epochs, series["g_loss"], label="generator (g_loss)", color="tab:blue", marker=marker)
         ax1.set_xlabel("epoch")
         ax1.set_title("Losses")
         ax1.legend()
@@ -466,7 +471,7 @@ class LossCurves(keras.callbacks.Callback):
         for value in w:
             acc = value if acc is None or not np.isfinite(acc) else self.smoothing * acc + (1 - self.smoothing) * value
             smooth.append(acc)
-        ax2.plot(epochs, smooth, color="tab:green", label="w_dist (smoothed)")
+        ax2.plot(epochs, smooth, color="tab:green", label="w_dist (smoothed)", marker=marker)
         ax2.set_xlabel("epoch")
         ax2.set_title("Critic's Wasserstein estimate")
         if np.isfinite(np.asarray(series["gp"], dtype=float)).any():
