@@ -23,7 +23,8 @@ def test_wgan_gp_moves_most_samples_onto_the_25_modes():
     before = evaluation.mixture_metrics(model.generate(2500, seed=1), centres, std)
     model.fit(ds, epochs=1, steps_per_epoch=STEPS, verbose=0)
     after = evaluation.mixture_metrics(model.generate(2500, seed=1), centres, std)
-    assert before["high_quality"] < 0.05
+    print("before", before, "after", after)
+    assert before["modes"] <= 5  # the untrained generator sits near the centre
     assert after["high_quality"] > 0.5, after
     assert after["modes"] >= 20, after
 
