@@ -31,6 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan.io_utils import atomic_path, atomic_write_bytes
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -44,17 +46,10 @@ def _check_every(name: str, value: int | None, allow_none: bool = True) -> int |
     return value
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _save_figure(fig: Any, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
@@ -126,7 +121,7 @@ def write_gif(frames: Iterable[np.ndarray], path: Path, duration: float = 0.3) -
         return 0
     buf = io.BytesIO()
     imageio.mimsave(buf, frames, format="GIF", duration=duration, loop=0)
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
     return len(frames)
 
 
@@ -221,10 +216,8 @@ class GeneratorEMA(keras.callbacks.Callback):
         target = Path(path) if path is not None else self.path
         if target is None or self.ema_generator is None:
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.stem}.tmp.keras")
-        self.ema_generator.save(tmp)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            self.ema_generator.save(tmp)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Runs the averaged generator on latent vectors ``z``."""
@@ -321,9 +314,8 @@ class SampleGrid(keras.callbacks.Callback):
             self.latent = (
                 np.random.default_rng(self.seed).standard_normal((n, self.model.latent_dim)).astype(np.float32)
             )
-            tmp = self.out_dir / ".fixed_latent.tmp.npy"
-            np.save(tmp, self.latent)
-            os.replace(tmp, self.latent_path)
+            with atomic_path(self.latent_path) as tmp:
+                np.save(tmp, self.latent)
         self._best_value = self._read_best()
 
     def _read_best(self) -> float | None:
@@ -355,7 +347,7 @@ class SampleGrid(keras.callbacks.Callback):
             grid = self.render()
             buf = io.BytesIO()
             imageio.imwrite(buf, grid if grid.shape[-1] == 3 else grid[..., 0], format="PNG")
-            _atomic_write_bytes(path, buf.getvalue())
+            atomic_write_bytes(path, buf.getvalue())
             self._last_rendered_step = step
             if self.make_gif:
                 self.write_gif()
@@ -390,8 +382,8 @@ class SampleGrid(keras.callbacks.Callback):
             )
             if math.isfinite(value) and better:
                 self._best_value = value
-                _atomic_write_bytes(self.out_dir / "best.png", path.read_bytes())
-                _atomic_write_bytes(
+                atomic_write_bytes(self.out_dir / "best.png", path.read_bytes())
+                atomic_write_bytes(
                     self.out_dir / "best.txt",
                     f"{value} {self.best_metric} epoch {epoch + 1} step {path.stem}\n".encode(),
                 )
@@ -445,7 +437,7 @@ class LossCurves(keras.callbacks.Callback):
         for epoch in sorted(self.rows):
             r = self.rows[epoch]
             writer.writerow([epoch, int(r.get("step", 0)), *[repr(r[k]) if k in r else "" for k in keys]])
-        _atomic_write_bytes(self.csv_path, buf.getvalue().encode())
+        atomic_write_bytes(self.csv_path, buf.getvalue().encode())
 
     def plot(self) -> None:
         """Draws ``losses.png`` from the rows so far."""
@@ -622,7 +614,7 @@ class GradientNorms(keras.callbacks.Callback):
         writer.writerow(["step", *layers])
         for step in sorted(self.records):
             writer.writerow([step, *[repr(self.records[step].get(k, float("nan"))) for k in layers]])
-        _atomic_write_bytes(self.csv_path, buf.getvalue().encode())
+        atomic_write_bytes(self.csv_path, buf.getvalue().encode())
         return norms
 
     def on_train_batch_end(self, batch, logs=None):

@@ -18,6 +18,7 @@ from typing import Any
 
 from keras_wgan import data as data_lib
 from keras_wgan import networks as networks_lib
+from keras_wgan.io_utils import atomic_write_text
 
 MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -128,10 +129,7 @@ class TrainConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Writes the config as JSON, atomically."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainConfig:

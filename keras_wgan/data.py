@@ -24,6 +24,7 @@ Image datasets are finite (one pass = one epoch); the toys are endless, so
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from keras_wgan.io_utils import atomic_write_text
 
 logger = logging.getLogger("keras_wgan")
 
@@ -268,13 +271,8 @@ def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
             good.add(p.decode())
     scan = FolderScan(tuple(f for f in files if f in good), tuple(f for f in files if f not in good))
     if manifest is not None:
-        try:
-            manifest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = manifest.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"good": scan.good, "bad": scan.bad}))
-            tmp.replace(manifest)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # an unwritable cache only costs a rescan next time
+            atomic_write_text(manifest, json.dumps({"good": scan.good, "bad": scan.bad}))
     return scan
 
 

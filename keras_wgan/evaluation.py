@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan.io_utils import atomic_path, atomic_write_text
+
 
 class MetricUnavailable(RuntimeError):
     """A metric needs something that is not available here (e.g. pretrained weights)."""
@@ -435,11 +437,9 @@ def cached_statistics(key: dict[str, Any], compute: Callable[[], dict[str, np.nd
         with np.load(path) as cached:
             return {k: cached[k] for k in cached.files}
     arrays = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-    (path.with_suffix(".json")).write_text(json.dumps(key, indent=2, sort_keys=True))
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+    atomic_write_text(path.with_suffix(".json"), json.dumps(key, indent=2, sort_keys=True))
     return arrays
 
 
@@ -484,11 +484,9 @@ def digits_classifier(seed: int = 0, epochs: int = 20, verbose: int = 0) -> tupl
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(images[train_idx], labels[train_idx], epochs=epochs, batch_size=64, verbose=verbose)
     accuracy = float(model.evaluate(images[test_idx], labels[test_idx], verbose=0)[1])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-    meta.write_text(json.dumps({"accuracy": accuracy, "seed": seed, "epochs": epochs}))
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    atomic_write_text(meta, json.dumps({"accuracy": accuracy, "seed": seed, "epochs": epochs}))
     return model, accuracy
 
 

@@ -21,6 +21,7 @@ from keras_wgan import callbacks as cbs
 from keras_wgan import data as data_lib
 from keras_wgan import evaluation as ev
 from keras_wgan.config import ConfigError, TrainConfig
+from keras_wgan.io_utils import atomic_write_bytes, atomic_write_text
 
 ALL_METRICS = ("fid", "kid", "is", "swd", "toy", "digits")
 INCEPTION_METRICS = ("fid", "kid", "is")
@@ -69,7 +70,7 @@ def _save_png(array: np.ndarray, path: Path) -> None:
 
     buf = io.BytesIO()
     imageio.imwrite(buf, array if array.shape[-1] == 3 else array[..., 0], format="PNG")
-    cbs._atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _interpolation(model: Any, rows: int, steps: int, seed: int) -> np.ndarray:
@@ -225,7 +226,5 @@ def evaluate_run(
         "results": results,
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    tmp = out_dir / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, out_dir / "metrics.json")
+    atomic_write_text(out_dir / "metrics.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report

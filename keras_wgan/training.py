@@ -36,6 +36,7 @@ from keras_wgan import callbacks as cbs
 from keras_wgan import data as data_lib
 from keras_wgan import networks, variants
 from keras_wgan.config import ConfigError, TrainConfig
+from keras_wgan.io_utils import atomic_path, atomic_write_text
 from keras_wgan.models import GAN
 
 STATE_FILE = "state.weights.h5"
@@ -185,14 +186,10 @@ class RunCheckpoint(keras.callbacks.Callback):
         step = cbs.generator_step(self.model)
         if step == self.last_step:
             return
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.backup_dir / f".tmp-{os.getpid()}.weights.h5"
-        self.model.save_weights(tmp)
-        os.replace(tmp, self.path)
+        with atomic_path(self.path) as tmp:
+            self.model.save_weights(tmp)
         info = {"step": step, "critic_step": int(self.model.d_optimizer.iterations.numpy()), "time": time.time()}
-        tmp_json = self.backup_dir / ".state.json.tmp"
-        tmp_json.write_text(json.dumps(info) + "\n")
-        os.replace(tmp_json, self.backup_dir / "state.json")
+        atomic_write_text(self.backup_dir / "state.json", json.dumps(info) + "\n")
         self.last_step = step
 
     def on_train_batch_end(self, batch, logs=None):
@@ -456,9 +453,8 @@ def train(config: TrainConfig) -> Path:
 
 def _save_final(model: GAN, run_dir: Path) -> None:
     for name, obj in (("generator.keras", model.generator), ("gan.keras", model)):
-        tmp = run_dir / f".tmp-{name}"  # ends in .keras, as Keras requires
-        obj.save(tmp)
-        os.replace(tmp, run_dir / name)
+        with atomic_path(run_dir / name) as tmp:
+            obj.save(tmp)
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[TrainConfig, GAN]:
