@@ -625,10 +625,6 @@ class GradientNorms(keras.callbacks.Callback):
         if self.plot_path is not None:
             self.plot()
 
-    def on_train_end(self, logs=None):
-        if self.plot_path is not None:
-            self.plot()
-
     def plot(self) -> None:
         """Draws the per-layer norms over steps on a log axis."""
         if not self.records:

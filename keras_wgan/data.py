@@ -49,6 +49,10 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 CELEBA_CROP = 140
 
 
+#: (folder, bad files) already reported in this process.
+_REPORTED_SCANS: set[tuple[str, tuple[str, ...]]] = set()
+
+
 class DatasetError(ValueError):
     """A dataset cannot be loaded; the message says why and what to do."""
 
@@ -392,7 +396,9 @@ def folder_dataset(
         one pass (finite) or endless with ``repeat``.
     """
     scan = scan_folder(path)
-    if scan.bad:
+    if scan.bad and (str(path), scan.bad) not in _REPORTED_SCANS:
+        # Once per process: a run builds the stream more than once (resume, epoch restarts).
+        _REPORTED_SCANS.add((str(path), scan.bad))
         shown = ", ".join(Path(b).name for b in scan.bad[:5]) + (" ..." if len(scan.bad) > 5 else "")
         logger.warning(
             "keras_wgan: skipped %d of %d files in %s (unreadable): %s", len(scan.bad), scan.total, path, shown

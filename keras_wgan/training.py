@@ -162,18 +162,24 @@ class RunCheckpoint(keras.callbacks.Callback):
     Writes ``backup/state.weights.h5`` (networks, optimizers, RNG; the
     generator optimizer's iteration counter is the step) through a temporary
     file and a rename, so a crash during the write leaves the previous
-    checkpoint intact, then ``backup/state.json`` with the step for people.
-    A checkpoint is only written while all logged metrics are finite.
+    checkpoint intact, then ``backup/state.json`` with the step for people,
+    then the run's averaged generator if it keeps one, so that a resumed run
+    restores the average of the same step. A checkpoint is only written while
+    all logged metrics are finite.
 
     Args:
         backup_dir: the folder.
         every_n_steps: also checkpoint every N generator steps (None: epoch ends only).
+        ema: the run's ``GeneratorEMA``, saved with every checkpoint.
     """
 
-    def __init__(self, backup_dir: str | os.PathLike, every_n_steps: int | None = None):
+    def __init__(
+        self, backup_dir: str | os.PathLike, every_n_steps: int | None = None, ema: cbs.GeneratorEMA | None = None
+    ):
         super().__init__()
         self.backup_dir = Path(backup_dir)
         self.every_n_steps = every_n_steps
+        self.ema = ema
         self.last_step = -1
 
     @property
@@ -190,6 +196,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             self.model.save_weights(tmp)
         info = {"step": step, "critic_step": int(self.model.d_optimizer.iterations.numpy()), "time": time.time()}
         atomic_write_text(self.backup_dir / "state.json", json.dumps(info) + "\n")
+        if self.ema is not None:
+            self.ema.save()
         self.last_step = step
 
     def on_train_batch_end(self, batch, logs=None):
@@ -357,10 +365,7 @@ def train(config: TrainConfig) -> Path:
     config.steps_per_epoch = spe
     total_epochs = math.ceil(total_steps / spe)
 
-    if config.mixed_precision != "off":
-        keras.mixed_precision.set_global_policy(config.mixed_precision)
-    else:
-        keras.mixed_precision.set_global_policy("float32")
+    keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
 
     strategy = make_strategy(config.strategy)
@@ -399,43 +404,40 @@ def train(config: TrainConfig) -> Path:
         return run_dir
 
     nonfinite = StopOnNonFinite()
-    ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras") if config.ema_decay else None
+    if config.ema_decay is not None:
+        backup.ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras")
     real_batch = next(iter(from_start.take(1))).numpy()
     callbacks = [
         nonfinite,
         StopAtStep(total_steps),
-        *artifact_callbacks(config, run_dir, real_batch, spe, ema),
+        *artifact_callbacks(config, run_dir, real_batch, spe, backup.ema),
         EpochSummary(total_epochs),
         backup,
     ]
 
     epoch, done_in_epoch = divmod(step, spe)
-    try:
-        if done_in_epoch:
-            # Finish the interrupted epoch, then continue with whole epochs.
-            model.fit(
-                dataset,
-                initial_epoch=epoch,
-                epochs=epoch + 1,
-                steps_per_epoch=spe - done_in_epoch,
-                callbacks=callbacks,
-                verbose=config.verbose,
-            )
-            epoch += 1
-        if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
-            if done_in_epoch:  # a new fit call starts a new iterator: position it after the finished epoch
-                dataset = stream(cbs.generator_step(model) * config.batch_size * config.n_critic)
-            model.fit(
-                dataset,
-                initial_epoch=epoch,
-                epochs=total_epochs,
-                steps_per_epoch=spe,
-                callbacks=callbacks,
-                verbose=config.verbose,
-            )
-    finally:
-        if ema is not None:
-            ema.save()
+    if done_in_epoch:
+        # Finish the interrupted epoch, then continue with whole epochs.
+        model.fit(
+            dataset,
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            steps_per_epoch=spe - done_in_epoch,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
+        epoch += 1
+    if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
+        if done_in_epoch:  # a new fit call starts a new iterator: position it after the finished epoch
+            dataset = stream(cbs.generator_step(model) * config.batch_size * config.n_critic)
+        model.fit(
+            dataset,
+            initial_epoch=epoch,
+            epochs=total_epochs,
+            steps_per_epoch=spe,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
     if nonfinite.failure is not None:
         key, at, value = nonfinite.failure
         kept = f"step {backup.last_step}" if backup.last_step >= 0 else "the previous checkpoint, if any"

@@ -22,8 +22,9 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     cache = tmp_path_factory.mktemp("cache")
-    os.environ["KERAS_WGAN_CACHE"] = str(cache)
-    ENV["KERAS_WGAN_CACHE"] = str(cache)
+    mp = pytest.MonkeyPatch()  # module scope: undone after this module, not leaked into others
+    mp.setenv("KERAS_WGAN_CACHE", str(cache))
+    mp.setitem(ENV, "KERAS_WGAN_CACHE", str(cache))
     digits = train(
         TrainConfig(
             variant="wgan_gp",
@@ -49,7 +50,8 @@ def runs(tmp_path_factory):
             verbose=0,
         )
     )
-    return {"digits": digits, "toy": toy}
+    yield {"digits": digits, "toy": toy}
+    mp.undo()
 
 
 def evaluate(*args):

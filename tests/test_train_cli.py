@@ -58,7 +58,8 @@ def test_help_is_fast_and_does_not_import_tensorflow():
 def test_image_run_folder_end_to_end(tmp_path):
     out = tmp_path / "runs" / "digits"
     result = run(
-        ["--variant", "wgan_gp", *TINY_DIGITS, "--steps", "4", "--steps-per-epoch", "2", "--out", str(out)],
+        ["--variant", "wgan_gp", *TINY_DIGITS, "--steps", "4", "--steps-per-epoch", "2", "--ema-decay", "0"]
+        + ["--out", str(out)],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -86,6 +87,10 @@ def test_image_run_folder_end_to_end(tmp_path):
     assert saved["g_lr"] == 1e-4 and saved["beta_1"] == 0.0 and saved["image_size"] == 32
     generator = keras.saving.load_model(out / "generator.keras")
     assert generator.predict(np.zeros((3, 8), "float32"), verbose=0).shape == (3, 32, 32, 1)
+    # With decay 0 the averaged generator is the generator itself.
+    ema = keras.saving.load_model(out / "ema_generator.keras")
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+    np.testing.assert_allclose(ema.predict(z, verbose=0), generator.predict(z, verbose=0), atol=1e-6)
     gan = keras.saving.load_model(out / "gan.keras")
     assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 20
     assert Image.open(out / "samples" / "progress.gif").n_frames == 2
