@@ -338,7 +338,7 @@ class SampleGrid(keras.callbacks.Callback):
     def frame_path(self, step: int) -> Path:
         return self.out_dir / f"step_{step:08d}.png"
 
-    def _render_and_save(self, logs: dict | None) -> Path:
+    def _render_and_save(self) -> Path:
         import imageio.v2 as imageio
 
         step = generator_step(self.model)
@@ -369,12 +369,12 @@ class SampleGrid(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.schedule.on_step(generator_step(self.model)):
-            self._render_and_save(logs)
+            self._render_and_save()
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.schedule.on_epoch(epoch):
             return
-        path = self._render_and_save(logs)
+        path = self._render_and_save()
         if self.best_metric and logs and self.best_metric in logs:
             value = float(logs[self.best_metric])
             better = self._best_value is None or (

@@ -74,11 +74,6 @@ class FolderScan:
         return len(self.good) + len(self.bad)
 
 
-def dataset_names() -> list[str]:
-    """The dataset names ``make_dataset`` accepts (``folder:PATH`` as ``folder:``)."""
-    return ["celeb_a", "folder:", *TOY_DATASETS, "digits"]
-
-
 def is_toy(name: str) -> bool:
     """Whether ``name`` is one of the 2D toy datasets."""
     return name in TOY_DATASETS
@@ -87,25 +82,6 @@ def is_toy(name: str) -> bool:
 def default_image_size(name: str) -> int:
     """32 for ``digits`` (upsampled from 8x8), 64 for the other image datasets."""
     return 32 if name == "digits" else 64
-
-
-def data_shape(name: str, image_size: int | None = None, channels: int | None = None) -> tuple[int, ...]:
-    """Shape of one sample of dataset ``name`` (without the batch axis).
-
-    Args:
-        name: a dataset name.
-        image_size: image height and width for image datasets.
-        channels: image channels; the dataset's default when None.
-
-    Returns:
-        ``(2,)`` for the toys, ``(image_size, image_size, channels)`` for images.
-    """
-    if is_toy(name):
-        return (2,)
-    if channels is None:
-        channels = 1 if name == "digits" else 3
-    size = default_image_size(name) if image_size is None else image_size
-    return (size, size, channels)
 
 
 # ---------------------------------------------------------------- toys
