@@ -1,0 +1,177 @@
+"""Study 1: all five variants on the 2D toys (8gaussians, 25gaussians, swissroll), several seeds.
+
+Settings follow the WGAN-GP authors' toy script (Gulrajani et al. 2017,
+``gan_toy.py``): ReLU MLPs with 3 hidden layers for both networks, batch 256,
+2D latent, five critic steps per generator step for the Wasserstein variants
+(one for the others), penalty weight 0.1 for WGAN-GP on the toys, weight
+clipping at 0.01 with RMSprop 5e-5 for WGAN. Two things are changed to fit a
+CPU budget, and the table says so: the width (``--width``, 512 in the paper's
+script) and the Adam learning rate (``--adam-lr``, 1e-4 in the script). The
+main columns evaluate an exponential moving average of the generator (decay
+0.999, Yazici et al. 2019), which removes most of the iterate-to-iterate
+oscillation of a constant learning rate; the "raw G" columns evaluate the
+trained generator itself.
+
+Each run is ``python train.py`` + ``python evaluate.py`` (modes covered, share of
+high-quality samples within 3 standard deviations of a mode, exact W1 to real
+samples and the W1 between two real sample sets as the floor). Writes
+``OUT/toys.md`` (the table, with this command), ``OUT/toys.json`` and the final
+critic landscapes (``OUT/figures/toys_*``).
+
+Usage:
+    python experiments/toys.py            # the full study
+    python experiments/toys.py --quick    # minutes on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
+DATASETS = ("25gaussians", "8gaussians", "swissroll")
+EMA_DECAY = 0.999
+
+
+def variant_args(variant: str, adam_lr: float) -> list[str]:
+    """train.py options of one variant with the toy script's optimizers."""
+    if variant == "wgan":
+        return ["--n-critic", "5", "--optimizer", "rmsprop", "--lr", "5e-5", "--clip-value", "0.01"]
+    args = ["--optimizer", "adam", "--lr", str(adam_lr), "--beta1", "0.5", "--beta2", "0.9"]
+    if variant == "wgan_gp":
+        return ["--n-critic", "5", "--gp-weight", "0.1", *args]
+    return ["--n-critic", "1", *args]
+
+
+def make_jobs(datasets, variants, seeds: dict, steps: int, width: int, adam_lr: float) -> list[common.Job]:
+    """One job per (dataset, variant, seed); ``seeds`` maps a dataset to its seeds."""
+    jobs = []
+    epoch = max(1, min(steps, 1000))
+    for dataset in datasets:
+        for variant in variants:
+            for seed in seeds[dataset]:
+                train = [
+                    "--variant", variant, "--dataset", dataset, "--seed", str(seed),
+                    "--steps", str(steps), "--steps-per-epoch", str(epoch),
+                    "--width", str(width), "--depth", "3", "--batch-size", "256",
+                    "--ema-decay", str(EMA_DECAY), *variant_args(variant, adam_lr),
+                ]  # fmt: skip
+                jobs.append(
+                    common.Job(
+                        name=f"{dataset}_{variant}_s{seed}",
+                        train_args=train,
+                        eval_args=["--seed", "0", "--ema"],
+                        extra_evals={"raw": ["--seed", "0"]},
+                        meta={"dataset": dataset, "variant": variant, "seed": seed},
+                    )
+                )
+    return jobs
+
+
+def _mean_range(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    values = [v * scale for v in values]
+    if len(values) == 1:
+        return f"{values[0]:.{digits}g}"
+    return f"{statistics.mean(values):.{digits}g} ({min(values):.{digits}g}-{max(values):.{digits}g})"
+
+
+def table(records: list[dict], datasets, variants) -> str:
+    """The markdown table: one row per dataset and variant, seeds aggregated (mean, min-max)."""
+    rows = []
+    for dataset in datasets:
+        for variant in variants:
+            group = [r for r in records if r["meta"]["dataset"] == dataset and r["meta"]["variant"] == variant]
+            if not group:
+                continue
+            m = [r["metrics"] for r in group]
+            modes = "-" if "modes" not in m[0] else ", ".join(f"{x['modes']}/{x['modes_total']}" for x in m)
+            hq = "-" if "high_quality" not in m[0] else _mean_range([x["high_quality"] for x in m], 100)
+            ratio = [x["w1"] / x["w1_true_vs_true"] for x in m]
+            raw = [r["extra_metrics"]["raw"] for r in group]
+            raw_hq = "-" if "high_quality" not in raw[0] else _mean_range([x["high_quality"] for x in raw], 100)
+            raw_ratio = _mean_range([x["w1"] / x["w1_true_vs_true"] for x in raw])
+            rows.append(
+                [
+                    dataset,
+                    variant,
+                    len(group),
+                    modes,
+                    hq,
+                    _mean_range([x["w1"] for x in m]),
+                    _mean_range([x["w1_true_vs_true"] for x in m]),
+                    _mean_range(ratio),
+                    raw_hq,
+                    raw_ratio,
+                    group[0]["generator_steps"],
+                    f"{statistics.mean(r['train_seconds'] for r in group) / 60:.1f}",
+                ]
+            )
+    headers = [
+        "dataset", "variant", "seeds", "modes covered (per seed)", "high-quality %",
+        "W1 to truth", "W1 floor (truth vs truth)", "W1 / floor", "raw G: high-quality %", "raw G: W1 / floor",
+        "generator iterations", "train minutes / run",
+    ]  # fmt: skip
+    return common.markdown_table(headers, rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common.base_parser(__doc__)
+    parser.add_argument("--datasets", type=str, help=f"comma-separated subset of {','.join(DATASETS)}")
+    parser.add_argument("--variants", type=str, help=f"comma-separated subset of {','.join(VARIANTS)}")
+    parser.add_argument("--width", type=int, help="MLP width (full: 128, quick: 64; the paper's script: 512)")
+    parser.add_argument("--adam-lr", type=float, default=1e-3, help="Adam learning rate (paper's script: 1e-4)")
+    args = parser.parse_args(argv)
+    datasets = common.parse_list(args.datasets, DATASETS)
+    variants = common.parse_list(args.variants, VARIANTS)
+    for name in datasets:
+        if name not in DATASETS:
+            parser.error(f"unknown dataset {name!r}")
+    for name in variants:
+        if name not in VARIANTS:
+            parser.error(f"unknown variant {name!r}")
+    if args.seeds is not None or args.quick:
+        seeds = {d: common.parse_list(args.seeds, (0,), int) for d in datasets}
+    else:  # the headline result gets two seeds, the other toys one (a CPU budget)
+        seeds = {d: [0, 1] if d == "25gaussians" else [0] for d in datasets}
+    steps = args.steps or (300 if args.quick else 12000)
+    width = args.width or (64 if args.quick else 128)
+    runs = args.runs / ("toys_quick" if args.quick else "toys")
+    jobs = make_jobs(datasets, variants, seeds, steps, width, args.adam_lr)
+    print(f"toys: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
+    records = common.run_jobs(jobs, runs, args.jobs)
+
+    out = args.out
+    stem = "toys_quick" if args.quick else "toys"
+    body = table(records, datasets, variants)
+    settings = (
+        f"MLP {width}x3 (ReLU) for both networks, batch 256, 2D latent; Wasserstein variants 5 critic steps per "
+        f"generator step, the others 1; wgan: RMSprop 5e-5, clip 0.01; the others Adam {args.adam_lr:g} "
+        f"(0.5, 0.9); wgan_gp penalty weight 0.1. Main columns: the generator's exponential moving average "
+        f"(decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: the trained generator itself. Evaluated on "
+        f"2500 samples (exact W1 on 2000). Seeds: "
+        + "; ".join(f"{d} {', '.join(map(str, seeds[d]))}" for d in datasets)
+        + f". Time per run with one CPU thread, {args.jobs} runs in parallel."
+    )
+    common.write_text(out / f"{stem}.md", f"Command: `{common.command_line()}`\n\n{settings}\n\n{body}")
+    common.write_text(out / f"{stem}.json", json.dumps(records, indent=2) + "\n")
+    # The final critic landscape of each variant on each dataset (first seed).
+    for record in records:
+        meta = record["meta"]
+        if meta["seed"] != seeds[meta["dataset"]][0]:
+            continue
+        pictures = sorted((runs / record["name"] / "plots").glob("critic_[0-9]*.png"))
+        if pictures:
+            name = f"{stem}_{meta['dataset']}_{meta['variant']}.png"
+            common.copy_figure(pictures[-1], out / "figures" / name)
+    print(body)
+    print(f"wrote {out / (stem + '.md')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The experiment scripts' --quick paths on tiny budgets: they run, write their tables, and resume."""
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "experiments"))
+
+import common  # noqa: E402
+
+
+def run_study(script, tmp_path, *args):
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    cmd = [sys.executable, str(REPO / "experiments" / script), "--quick", "--out", str(out), "--runs", str(runs)]
+    proc = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return out, runs, proc.stdout
+
+
+def table_rows(markdown):
+    lines = [line for line in markdown.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines[1:]]
+
+
+def test_toys_quick_writes_table_figures_and_skips_finished_runs(tmp_path):
+    args = ["--steps", "3", "--width", "16", "--datasets", "25gaussians", "--variants", "dcgan,wgan_gp"]
+    out, runs, _ = run_study("toys.py", tmp_path, *args)
+    text = (out / "toys_quick.md").read_text()
+    assert "Command: `python experiments/toys.py --quick" in text
+    rows = table_rows(text)
+    assert [(r["dataset"], r["variant"]) for r in rows] == [("25gaussians", "dcgan"), ("25gaussians", "wgan_gp")]
+    records = json.loads((out / "toys_quick.json").read_text())
+    for row, record in zip(rows, records, strict=True):
+        m = record["metrics"]
+        assert record["generator_steps"] == 3 and row["generator iterations"] == "3"
+        assert 0 <= m["modes"] <= 25 and m["modes_total"] == 25
+        assert row["modes covered (per seed)"] == f"{m['modes']}/25"
+        assert float(row["high-quality %"]) == pytest.approx(100 * m["high_quality"], rel=1e-2, abs=1e-3)
+        assert float(row["W1 / floor"]) == pytest.approx(m["w1"] / m["w1_true_vs_true"], rel=1e-2)
+        assert m["w1_true_vs_true"] > 0
+    # The table's metrics are evaluate.py's own file.
+    metrics = json.loads((runs / "toys_quick" / "25gaussians_wgan_gp_s0" / "eval" / "metrics.json").read_text())
+    assert metrics["results"] == records[1]["metrics"]
+    assert (out / "figures" / "toys_quick_25gaussians_wgan_gp.png").stat().st_size > 1000
+    assert "--n-critic 5" in " ".join(records[1]["train_args"]) and "--gp-weight 0.1" in " ".join(
+        records[1]["train_args"]
+    )
+    assert "--n-critic 1" in " ".join(records[0]["train_args"])
+
+    # Running the study again reuses finished runs: no new train.py invocation in the logs.
+    log = runs / "toys_quick" / "25gaussians_wgan_gp_s0.log"
+    before = log.read_text().count("train.py")
+    run_study("toys.py", tmp_path, *args)
+    assert log.read_text().count("train.py") == before == 1
+
+
+def test_digits_quick_writes_metrics_and_pictures(tmp_path):
+    out, runs, _ = run_study("digits.py", tmp_path, "--steps", "2", "--variants", "wgan_gp", "--jobs", "1")
+    rows = table_rows((out / "digits_quick.md").read_text())
+    record = json.loads((out / "digits_quick.json").read_text())[0]
+    m = record["metrics"]
+    assert len(rows) == 1 and rows[0]["variant"] == "wgan_gp"
+    assert rows[0]["classes covered (per seed, of 10)"] == str(m["classes_covered"])
+    assert 0 <= m["classes_covered"] <= 10 and m["class_kl"] >= 0
+    assert float(rows[0]["class KL"]) == pytest.approx(m["class_kl"], rel=1e-2, abs=1e-3)
+    for name in ("samples.png", "losses.png", "progress.gif"):
+        assert (out / "figures" / f"digits_quick_wgan_gp_{name}").stat().st_size > 500
+
+
+def test_grad_depth_quick_table_matches_the_recorded_norms(tmp_path):
+    out, runs, _ = run_study("grad_depth.py", tmp_path, "--steps", "8", "--width", "8", "--depth", "4")
+    results = json.loads((out / "grad_depth_quick.json").read_text())
+    assert [r["label"] for r in results] == ["clip 0.1", "clip 0.01", "clip 0.001", "gradient penalty"]
+    assert (out / "figures" / "grad_depth_quick.png").stat().st_size > 1000
+    rows = table_rows((out / "grad_depth_quick.md").read_text())
+    for result, row in zip(results, rows, strict=True):
+        assert len(result["layers"]) == 5  # 4 hidden layers + the output layer
+        # Recompute the table's numbers from the callback's CSV: mean log10 over the last quarter.
+        with open(runs / "grad_depth_quick" / result["label"].replace(" ", "_") / "grad_norms.csv") as f:
+            records = list(csv.DictReader(f))
+        tail = [r for r in records if int(r["step"]) >= 8 * 3 / 4]
+        expected = [np.mean([math.log10(max(float(r[layer]), 1e-30)) for r in tail]) for layer in result["layers"]]
+        np.testing.assert_allclose(result["log10_norms"], expected, rtol=1e-6)
+        assert float(row["log10 norm, layer 1 (input)"]) == pytest.approx(expected[0], abs=0.006)
+        assert float(row["spread max-min (decades)"]) == pytest.approx(max(expected) - min(expected), abs=0.006)
+
+
+def test_celeba_quick_writes_recipe_with_measured_and_published_numbers(tmp_path):
+    out, _, _ = run_study("celeba.py", tmp_path, "--steps", "1")
+    text = (out / "celeba_quick.md").read_text()
+    measured = json.loads((out / "celeba_quick.json").read_text())
+    rows = table_rows(text)
+    assert [r["variant"] for r in rows] == ["dcgan", "wgan", "wgan_gp"]
+    assert measured["wgan_gp"]["iterations_per_epoch"] == 162_770 // (64 * 5) == 508
+    assert measured["dcgan"]["iterations_per_epoch"] == 162_770 // 64
+    assert all(m["seconds_per_iteration"] > 0 for m in measured.values())
+    assert "WGAN GP: 30" in text and "python train.py --variant wgan_gp --dataset celeb_a" in text
+    assert all(r["our FID"] == "not measured" for r in rows)
+
+
+def test_failed_training_raises_with_the_log_tail(tmp_path):
+    with pytest.raises(common.ExperimentError, match="unknown variant"):
+        common.run_script("train.py", ["--variant", "nope", "--dataset", "25gaussians"], tmp_path / "x.log")
