@@ -81,12 +81,17 @@ run again.
 def main(argv: list[str] | None = None) -> None:
     parser = common.base_parser(__doc__)
     parser.add_argument("--width", type=int, help="DCGAN ngf/ndf (default 64 as on CelebA; quick 8)")
+    parser.add_argument("--variants", type=str, help=f"comma-separated subset of {','.join(VARIANTS)}")
     args = parser.parse_args(argv)
+    variants = common.parse_list(args.variants, VARIANTS)
+    for name in variants:
+        if name not in VARIANTS:
+            parser.error(f"unknown variant {name!r}")
     steps = args.steps or (1 if args.quick else 3)
     width = args.width or (8 if args.quick else 64)
     stem = "celeba_quick" if args.quick else "celeba"
     rows, measured = [], {}
-    for variant in VARIANTS:
+    for variant in variants:
         seconds, n_critic = time_iterations(variant, steps, width)
         per_epoch = CELEBA_TRAIN_IMAGES // (64 * n_critic)
         measured[variant] = {"seconds_per_iteration": seconds, "n_critic": n_critic, "iterations_per_epoch": per_epoch}
