@@ -83,10 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, help="DCGAN ngf/ndf (default 64 as on CelebA; quick 8)")
     parser.add_argument("--variants", type=str, help=f"comma-separated subset of {','.join(VARIANTS)}")
     args = parser.parse_args(argv)
-    variants = common.parse_list(args.variants, VARIANTS)
-    for name in variants:
-        if name not in VARIANTS:
-            parser.error(f"unknown variant {name!r}")
+    variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
     steps = args.steps or (1 if args.quick else 3)
     width = args.width or (8 if args.quick else 64)
     stem = "celeba_quick" if args.quick else "celeba"

@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from keras_wgan.io_utils import atomic_write_text  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "docs" / "results"
 DEFAULT_RUNS = REPO / "runs" / "experiments"
+EMA_DECAY = 0.999  # the generator average the studies keep (train.py --ema-decay)
 
 
 class ExperimentError(RuntimeError):
@@ -76,6 +78,15 @@ def parse_list(text: str | None, default: Sequence[Any], kind: Callable[[str], A
     if not items:
         raise SystemExit(f"error: empty list {text!r}")
     return items
+
+
+def parse_choices(parser: argparse.ArgumentParser, text: str | None, choices: Sequence[str], what: str) -> list[str]:
+    """``parse_list`` of names that must be among ``choices`` (a usage error otherwise); None -> all."""
+    names = parse_list(text, choices)
+    for name in names:
+        if name not in choices:
+            parser.error(f"unknown {what} {name!r}; choose from {', '.join(choices)}")
+    return names
 
 
 def command_line() -> str:
@@ -225,6 +236,9 @@ def copy_figure(src: Path, dst: Path) -> Path:
     return dst
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    """A table cell: ``-`` for None, else ``digits`` significant figures."""
-    return "-" if value is None else f"{value:.{digits}g}"
+def mean_range(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
+    """A table cell over seeds: ``"mean (min-max)"``, or the value alone for one seed, ``digits`` significant."""
+    values = [v * scale for v in values]
+    if len(values) == 1:
+        return f"{values[0]:.{digits}g}"
+    return f"{statistics.mean(values):.{digits}g} ({min(values):.{digits}g}-{max(values):.{digits}g})"

@@ -29,8 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
-EMA_DECAY = 0.999
+from keras_wgan import variants as variants_lib  # noqa: E402
+
+VARIANTS = tuple(variants_lib.names())
+EMA_DECAY = common.EMA_DECAY
 
 
 def make_jobs(variants, seeds: dict, steps: int, width: int) -> list[common.Job]:
@@ -52,12 +54,6 @@ def make_jobs(variants, seeds: dict, steps: int, width: int) -> list[common.Job]
     ]
 
 
-def _cell(values: list[float], digits: int = 3) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.{digits}g}"
-    return f"{statistics.mean(values):.{digits}g} ({min(values):.{digits}g}-{max(values):.{digits}g})"
-
-
 def table(records: list[dict], variants) -> str:
     """One row per variant, seeds aggregated (mean, min-max); classes covered per seed."""
     rows = []
@@ -72,13 +68,13 @@ def table(records: list[dict], variants) -> str:
                 variant,
                 len(group),
                 ", ".join(str(x["classes_covered"]) for x in m),
-                _cell([x["class_kl"] for x in m]),
-                _cell([x["classifier_score"] for x in m]),
-                _cell([x["classifier_fid"] for x in m]),
-                _cell([x["swd_avg"] for x in m]),
+                common.mean_range([x["class_kl"] for x in m]),
+                common.mean_range([x["classifier_score"] for x in m]),
+                common.mean_range([x["classifier_fid"] for x in m]),
+                common.mean_range([x["swd_avg"] for x in m]),
                 ", ".join(str(x["classes_covered"]) for x in ema),
-                _cell([x["class_kl"] for x in ema]),
-                _cell([x["classifier_fid"] for x in ema]),
+                common.mean_range([x["class_kl"] for x in ema]),
+                common.mean_range([x["classifier_fid"] for x in ema]),
                 group[0]["generator_steps"],
                 f"{statistics.mean(r['train_seconds'] for r in group) / 60:.1f}",
             ]
@@ -96,10 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", type=str, help=f"comma-separated subset of {','.join(VARIANTS)}")
     parser.add_argument("--width", type=int, help="DCGAN ngf/ndf (full: 16, quick: 8; the DCGAN paper: 64)")
     args = parser.parse_args(argv)
-    variants = common.parse_list(args.variants, VARIANTS)
-    for name in variants:
-        if name not in VARIANTS:
-            parser.error(f"unknown variant {name!r}")
+    variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
     if args.seeds is not None or args.quick:
         seeds = {v: common.parse_list(args.seeds, (0,), int) for v in variants}
     else:  # the headline result (wgan_gp) gets two seeds, the other variants one (a CPU budget)

@@ -34,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
+from keras_wgan import variants as variants_lib  # noqa: E402
+
+VARIANTS = tuple(variants_lib.names())
 DATASETS = ("25gaussians", "8gaussians", "swissroll")
-EMA_DECAY = 0.999
+EMA_DECAY = common.EMA_DECAY
 
 
 def variant_args(variant: str, adam_lr: float) -> list[str]:
@@ -74,13 +76,6 @@ def make_jobs(datasets, variants, seeds: dict, steps: int, width: int, adam_lr: 
     return jobs
 
 
-def _mean_range(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
-    values = [v * scale for v in values]
-    if len(values) == 1:
-        return f"{values[0]:.{digits}g}"
-    return f"{statistics.mean(values):.{digits}g} ({min(values):.{digits}g}-{max(values):.{digits}g})"
-
-
 def table(records: list[dict], datasets, variants) -> str:
     """The markdown table: one row per dataset and variant, seeds aggregated (mean, min-max)."""
     rows = []
@@ -91,11 +86,11 @@ def table(records: list[dict], datasets, variants) -> str:
                 continue
             m = [r["metrics"] for r in group]
             modes = "-" if "modes" not in m[0] else ", ".join(f"{x['modes']}/{x['modes_total']}" for x in m)
-            hq = "-" if "high_quality" not in m[0] else _mean_range([x["high_quality"] for x in m], 100)
+            hq = "-" if "high_quality" not in m[0] else common.mean_range([x["high_quality"] for x in m], 100)
             ratio = [x["w1"] / x["w1_true_vs_true"] for x in m]
             raw = [r["extra_metrics"]["raw"] for r in group]
-            raw_hq = "-" if "high_quality" not in raw[0] else _mean_range([x["high_quality"] for x in raw], 100)
-            raw_ratio = _mean_range([x["w1"] / x["w1_true_vs_true"] for x in raw])
+            raw_hq = "-" if "high_quality" not in raw[0] else common.mean_range([x["high_quality"] for x in raw], 100)
+            raw_ratio = common.mean_range([x["w1"] / x["w1_true_vs_true"] for x in raw])
             rows.append(
                 [
                     dataset,
@@ -103,9 +98,9 @@ def table(records: list[dict], datasets, variants) -> str:
                     len(group),
                     modes,
                     hq,
-                    _mean_range([x["w1"] for x in m]),
-                    _mean_range([x["w1_true_vs_true"] for x in m]),
-                    _mean_range(ratio),
+                    common.mean_range([x["w1"] for x in m]),
+                    common.mean_range([x["w1_true_vs_true"] for x in m]),
+                    common.mean_range(ratio),
                     raw_hq,
                     raw_ratio,
                     group[0]["generator_steps"],
@@ -127,14 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, help="MLP width (full: 128, quick: 64; the paper's script: 512)")
     parser.add_argument("--adam-lr", type=float, default=1e-3, help="Adam learning rate (paper's script: 1e-4)")
     args = parser.parse_args(argv)
-    datasets = common.parse_list(args.datasets, DATASETS)
-    variants = common.parse_list(args.variants, VARIANTS)
-    for name in datasets:
-        if name not in DATASETS:
-            parser.error(f"unknown dataset {name!r}")
-    for name in variants:
-        if name not in VARIANTS:
-            parser.error(f"unknown variant {name!r}")
+    datasets = common.parse_choices(parser, args.datasets, DATASETS, "dataset")
+    variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
     if args.seeds is not None or args.quick:
         seeds = {d: common.parse_list(args.seeds, (0,), int) for d in datasets}
     else:  # the headline result gets two seeds, the other toys one (a CPU budget)
