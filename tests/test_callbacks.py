@@ -73,12 +73,63 @@ def test_sample_grid_every_n_steps_best_and_ema(tmp_path):
 
 def test_generator_ema_follows_the_formula(tmp_path):
     model = digits_model()
-    ema = cbs.GeneratorEMA(decay=0.9)
-    before = [w.copy() for w in model.generator.get_weights()]
+    ema = cbs.GeneratorEMA(decay=0.9, warmup=False)
+    before = [w.numpy().copy() for w in model.generator.trainable_weights]
     model.fit(digits_ds(), epochs=1, steps_per_epoch=1, verbose=0, callbacks=[ema])
-    after = model.generator.get_weights()
-    for b, a, e in zip(before, after, ema.ema_generator.get_weights(), strict=True):
+    after = [w.numpy() for w in model.generator.trainable_weights]
+    averaged = [w.numpy() for w in ema.ema_generator.trainable_weights]
+    for b, a, e in zip(before, after, averaged, strict=True):
         np.testing.assert_allclose(e, 0.9 * b + 0.1 * a, rtol=1e-5, atol=1e-7)
+
+
+def test_generator_ema_warmup_decay_and_start_step():
+    ema = cbs.GeneratorEMA(decay=0.999, start_step=5)
+    assert [ema.current_decay(s) for s in (0, 5)] == [0.0, 0.0]  # a plain copy up to start_step
+    assert ema.current_decay(6) == pytest.approx(2 / 11) and ema.current_decay(105) == pytest.approx(101 / 110)
+    assert ema.current_decay(100_000) == 0.999  # (1 + t) / (10 + t) passes 0.999 at t = 8991
+    assert cbs.GeneratorEMA(decay=0.999, warmup=False).current_decay(1) == 0.999
+    assert cbs.GeneratorEMA(decay=0.0).current_decay(50) == 0.0
+
+    # Two steps with warm-up: decays 2/11 then 3/12 on the trainable weights.
+    model = digits_model()
+    ema = cbs.GeneratorEMA(decay=0.999)
+    weights = [[w.numpy().copy() for w in model.generator.trainable_weights]]
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            weights.append([w.numpy().copy() for w in model.generator.trainable_weights])
+
+    model.fit(digits_ds(), epochs=1, steps_per_epoch=2, verbose=0, callbacks=[Record(), ema])
+    expected = weights[0]
+    for step, decay in ((1, 2 / 11), (2, 3 / 12)):
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, weights[step], strict=True)]
+    for e, got in zip(expected, ema.ema_generator.trainable_weights, strict=True):
+        np.testing.assert_allclose(got.numpy(), e, rtol=1e-5, atol=1e-7)
+
+
+def test_recompute_batch_norm_statistics_matches_numpy():
+    g = networks.build_generator(8, 32, 1, width=4, seed=3)
+    bns = [layer for layer in g._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bns
+    momenta = [layer.momentum for layer in bns]
+    # The reference: per-batch mean and (biased) variance of each BN layer's input, averaged over batches.
+    probe = keras.Model(g.inputs[0], [layer.input for layer in bns])
+    rng = np.random.default_rng(7)
+    batches = [rng.standard_normal((64, 8)).astype(np.float32) for _ in range(3)]
+    inputs = []
+    for z in batches:
+        # Earlier BN layers normalise by batch statistics in training mode; the probe must see the same.
+        inputs.append([np.asarray(x) for x in probe(z, training=True)])
+    assert cbs.recompute_batch_norm_statistics(g, num_batches=3, batch_size=64, seed=7) == len(bns)
+    for i, layer in enumerate(bns):
+        axes = tuple(range(inputs[0][i].ndim - 1))
+        mean = np.mean([x[i].mean(axis=axes) for x in inputs], axis=0)
+        var = np.mean([x[i].var(axis=axes) for x in inputs], axis=0)
+        np.testing.assert_allclose(layer.moving_mean.numpy(), mean, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), var, rtol=1e-3, atol=1e-5)
+    assert [layer.momentum for layer in bns] == momenta
+    # A network without batch norm is left alone.
+    assert cbs.recompute_batch_norm_statistics(networks.build_mlp_generator(2, 2, width=8, depth=2)) == 0
 
 
 def test_sample_grid_refuses_2d_generators(tmp_path, tiny_mlp_pair, gaussian_points):
