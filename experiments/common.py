@@ -188,7 +188,7 @@ def run_jobs(jobs: Iterable[Job], runs_dir: Path, parallel: int) -> list[dict[st
     if len(set(names)) != len(names):
         raise ValueError("job names must be unique")
     runs_dir.mkdir(parents=True, exist_ok=True)
-    threads = 1 if parallel > 1 else max(1, os.cpu_count() or 1)
+    threads = job_threads(parallel)
     done = 0
 
     def one(job: Job) -> dict[str, Any]:
@@ -200,6 +200,19 @@ def run_jobs(jobs: Iterable[Job], runs_dir: Path, parallel: int) -> list[dict[st
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         return list(pool.map(one, jobs))
+
+
+def job_threads(parallel: int) -> int:
+    """TensorFlow threads of each run: one when runs share the machine, all cores for a single run."""
+    return 1 if parallel > 1 else max(1, os.cpu_count() or 1)
+
+
+def timing_note(parallel: int) -> str:
+    """How the table's times were measured (threads per run, runs at a time)."""
+    threads = job_threads(parallel)
+    if parallel > 1:
+        return f"Time per run with one CPU thread, {parallel} runs in parallel."
+    return f"Time per run with {threads} CPU thread{'s' if threads > 1 else ''}, one run at a time."
 
 
 def summary(record: dict[str, Any]) -> str:

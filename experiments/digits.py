@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         f"metrics on 1797 generated samples of the trained generator; 'EMA G' columns: its exponential moving "
         f"average (decay {EMA_DECAY}, `evaluate.py --ema`). Seeds: "
         + "; ".join(f"{v} {', '.join(map(str, seeds[v]))}" for v in variants)
-        + f". Time per run with one CPU thread, {args.jobs} runs in parallel."
+        + ". "
+        + common.timing_note(args.jobs)
     )
     common.write_text(out / f"{stem}.md", f"Command: `{common.command_line()}`\n\n{settings}\n\n{body}")
     common.write_text(out / f"{stem}.json", json.dumps(records, indent=2) + "\n")

@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         f"(decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: the trained generator itself. Evaluated on "
         f"2500 samples (exact W1 on 2000). Seeds: "
         + "; ".join(f"{d} {', '.join(map(str, seeds[d]))}" for d in datasets)
-        + f". Time per run with one CPU thread, {args.jobs} runs in parallel."
+        + ". "
+        + common.timing_note(args.jobs)
     )
     common.write_text(out / f"{stem}.md", f"Command: `{common.command_line()}`\n\n{settings}\n\n{body}")
     common.write_text(out / f"{stem}.json", json.dumps(records, indent=2) + "\n")
