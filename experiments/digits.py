@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         seeds = {v: common.parse_list(args.seeds, (0,), int) for v in variants}
     else:  # the headline result (wgan_gp) gets two seeds, the other variants one (a CPU budget)
         seeds = {v: [0, 1] if v == "wgan_gp" else [0] for v in variants}
-    steps = args.steps or (100 if args.quick else 1200)
+    steps = args.steps or (100 if args.quick else 5000)
     width = args.width or (8 if args.quick else 16)
     stem = "digits_quick" if args.quick else "digits"
     runs = args.runs / stem
