@@ -425,6 +425,7 @@ def train(config: TrainConfig) -> Path:
             steps_per_epoch=spe - done_in_epoch,
             callbacks=callbacks,
             verbose=config.verbose,
+            shuffle=False,  # the tf.data stream is shuffled already (Keras warns otherwise)
         )
         epoch += 1
     if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
@@ -437,6 +438,7 @@ def train(config: TrainConfig) -> Path:
             steps_per_epoch=spe,
             callbacks=callbacks,
             verbose=config.verbose,
+            shuffle=False,  # the tf.data stream is shuffled already (Keras warns otherwise)
         )
     if nonfinite.failure is not None:
         key, at, value = nonfinite.failure
