@@ -25,7 +25,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported below
 
-from keras_wgan.io_utils import atomic_write_text  # noqa: E402
+from keras_wgan.io_utils import atomic_path, atomic_write_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "docs" / "results"
@@ -246,6 +246,26 @@ def copy_figure(src: Path, dst: Path) -> Path:
         raise ExperimentError(f"expected picture {src} is missing")
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
+    return dst
+
+
+def copy_gif(src: Path, dst: Path, max_frames: int = 12) -> Path:
+    """Copy a run's training GIF into the results folder, keeping at most ``max_frames`` evenly spaced frames.
+
+    The first and the last frame are always kept; each kept frame shows for 0.5 s.
+    """
+    from PIL import Image, ImageSequence
+
+    if not src.exists():
+        raise ExperimentError(f"expected picture {src} is missing")
+    with Image.open(src) as gif:
+        frames = [frame.copy() for frame in ImageSequence.Iterator(gif)]
+    if len(frames) > max_frames:
+        last = len(frames) - 1
+        frames = [frames[round(i * last / (max_frames - 1))] for i in range(max_frames)]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dst) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=500, loop=0)
     return dst
 
 

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         run, variant = runs / record["name"], record["meta"]["variant"]
         common.copy_figure(run / "eval" / "samples.png", out / "figures" / f"{stem}_{variant}_samples.png")
         common.copy_figure(run / "plots" / "losses.png", out / "figures" / f"{stem}_{variant}_losses.png")
-        common.copy_figure(run / "samples" / "progress.gif", out / "figures" / f"{stem}_{variant}_progress.gif")
+        common.copy_gif(run / "samples" / "progress.gif", out / "figures" / f"{stem}_{variant}_progress.gif")
     print(body)
     print(f"wrote {out / (stem + '.md')}")
 

@@ -109,3 +109,22 @@ def test_celeba_quick_writes_recipe_with_measured_and_published_numbers(tmp_path
 def test_failed_training_raises_with_the_log_tail(tmp_path):
     with pytest.raises(common.ExperimentError, match="unknown variant"):
         common.run_script("train.py", ["--variant", "nope", "--dataset", "25gaussians"], tmp_path / "x.log")
+
+
+def test_copy_gif_keeps_evenly_spaced_frames_with_first_and_last(tmp_path):
+    from PIL import Image, ImageSequence
+
+    frames = [Image.fromarray(np.full((6, 6), 8 * i, np.uint8)) for i in range(30)]
+    src = tmp_path / "progress.gif"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    dst = common.copy_gif(src, tmp_path / "out" / "small.gif", max_frames=12)
+    with Image.open(dst) as gif:
+        kept = [np.asarray(f.convert("L"))[0, 0] for f in ImageSequence.Iterator(gif)]
+    # round(i * 29 / 11) for i = 0..11: 0, 3, 5, 8, 11, 13, 16, 18, 21, 24, 26, 29
+    assert kept == [8 * i for i in (0, 3, 5, 8, 11, 13, 16, 18, 21, 24, 26, 29)]
+    # A short GIF is kept whole.
+    short = common.copy_gif(dst, tmp_path / "out" / "same.gif", max_frames=20)
+    with Image.open(short) as gif:
+        assert gif.n_frames == 12
+    with pytest.raises(common.ExperimentError, match="missing"):
+        common.copy_gif(tmp_path / "nope.gif", tmp_path / "x.gif")
