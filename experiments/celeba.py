@@ -17,7 +17,6 @@ Usage:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -104,18 +103,14 @@ def main(argv: list[str] | None = None) -> None:
     ]  # fmt: skip
     cpu = f"{os.cpu_count()} CPU cores, TensorFlow on the CPU"
     body = common.markdown_table(headers, rows)
-    text = (
-        f"Command: `{common.command_line()}`\n\n"
+    settings = (
         f"Measured here ({cpu}): the time of {steps} generator iterations per variant of the CelebA configuration "
         f"(64x64x3, batch 64, DCGAN pair at width {width}, each variant's defaults) on random images. "
         f"An epoch is one pass over the {CELEBA_TRAIN_IMAGES:,} training images: "
         f"{CELEBA_TRAIN_IMAGES:,} / (64 x critic steps) generator iterations. Not measured: anything on CelebA "
-        f"itself (it cannot be downloaded here), GPU times, FIDs.\n\n{body}\n{RECIPE}"
+        f"itself (it cannot be downloaded here), GPU times, FIDs."
     )
-    common.write_text(args.out / f"{stem}.md", text)
-    common.write_text(args.out / f"{stem}.json", json.dumps(measured, indent=2) + "\n")
-    print(body)
-    print(f"wrote {args.out / (stem + '.md')}")
+    common.publish(args.out, stem, settings, body, measured, extra="\n" + RECIPE)
 
 
 if __name__ == "__main__":

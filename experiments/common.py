@@ -236,6 +236,33 @@ def write_text(path: Path, text: str) -> None:
     atomic_write_text(path, text)
 
 
+def publish(out: Path, stem: str, settings: str, body: str, data: Any, extra: str = "") -> None:
+    """Write a study's results: ``OUT/STEM.md`` and ``OUT/STEM.json``, then print the table.
+
+    The markdown holds the command that produced it, the ``settings`` line, the
+    table ``body`` and any ``extra`` text; the JSON holds ``data`` (the records).
+    """
+    write_text(out / f"{stem}.md", f"Command: `{command_line()}`\n\n{settings}\n\n{body}{extra}")
+    write_text(out / f"{stem}.json", json.dumps(data, indent=2) + "\n")
+    print(body)
+    print(f"wrote {out / (stem + '.md')}")
+
+
+def seed_plan(args: argparse.Namespace, keys: Sequence[str], headline: str) -> dict[str, list[int]]:
+    """Seeds per row key: ``--seeds`` (or seed 0 with ``--quick``) for all; else two for ``headline``, one for the rest.
+
+    The full studies give their headline result two seeds and the other rows one (a CPU budget).
+    """
+    if args.seeds is not None or args.quick:
+        return {k: parse_list(args.seeds, (0,), int) for k in keys}
+    return {k: [0, 1] if k == headline else [0] for k in keys}
+
+
+def seeds_note(seeds: dict[str, list[int]]) -> str:
+    """The seeds of a study for its settings line: ``"a 0, 1; b 0"``."""
+    return "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in seeds.items())
+
+
 def _write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 

@@ -20,7 +20,6 @@ Usage:
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -93,10 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, help="DCGAN ngf/ndf (full: 16, quick: 8; the DCGAN paper: 64)")
     args = parser.parse_args(argv)
     variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
-    if args.seeds is not None or args.quick:
-        seeds = {v: common.parse_list(args.seeds, (0,), int) for v in variants}
-    else:  # the headline result (wgan_gp) gets two seeds, the other variants one (a CPU budget)
-        seeds = {v: [0, 1] if v == "wgan_gp" else [0] for v in variants}
+    seeds = common.seed_plan(args, variants, headline="wgan_gp")
     steps = args.steps or (100 if args.quick else 5000)
     width = args.width or (8 if args.quick else 16)
     stem = "digits_quick" if args.quick else "digits"
@@ -113,12 +109,11 @@ def main(argv: list[str] | None = None) -> None:
         f"DCGAN pair at 32x32, ngf = ndf = {width}, batch 64, each variant's paper optimizer and critic steps; "
         f"metrics on 1797 generated samples of the trained generator; 'EMA G' columns: its exponential moving "
         f"average (decay {EMA_DECAY}, `evaluate.py --ema`). Seeds: "
-        + "; ".join(f"{v} {', '.join(map(str, seeds[v]))}" for v in variants)
+        + common.seeds_note(seeds)
         + ". "
         + common.timing_note(args.jobs)
     )
-    common.write_text(out / f"{stem}.md", f"Command: `{common.command_line()}`\n\n{settings}\n\n{body}")
-    common.write_text(out / f"{stem}.json", json.dumps(records, indent=2) + "\n")
+    common.publish(out, stem, settings, body, records)
     for record in records:
         if record["meta"]["seed"] != seeds[record["meta"]["variant"]][0]:
             continue
@@ -126,8 +121,6 @@ def main(argv: list[str] | None = None) -> None:
         common.copy_figure(run / "eval" / "samples.png", out / "figures" / f"{stem}_{variant}_samples.png")
         common.copy_figure(run / "plots" / "losses.png", out / "figures" / f"{stem}_{variant}_losses.png")
         common.copy_gif(run / "samples" / "progress.gif", out / "figures" / f"{stem}_{variant}_progress.gif")
-    print(body)
-    print(f"wrote {out / (stem + '.md')}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import csv
-import json
 import math
 import sys
 import time
@@ -135,15 +134,12 @@ def main(argv: list[str] | None = None) -> None:
         f"gradient of the critic objective, mean of log10 over the last quarter of {len(results[0]['history'])} "
         f"measurements."
     )
-    common.write_text(args.out / f"{stem}.md", f"Command: `{common.command_line()}`\n\n{settings}\n\n{body}")
-    common.write_text(args.out / f"{stem}.json", json.dumps(results, indent=2) + "\n")
+    common.publish(args.out, stem, settings, body, results)
     with open(args.runs / stem / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["setting", *results[0]["layers"]])
         for r in results:
             writer.writerow([r["label"], *r["log10_norms"]])
-    print(body)
-    print(f"wrote {args.out / (stem + '.md')}")
 
 
 if __name__ == "__main__":

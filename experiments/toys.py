@@ -25,7 +25,6 @@ Usage:
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -124,10 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     datasets = common.parse_choices(parser, args.datasets, DATASETS, "dataset")
     variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
-    if args.seeds is not None or args.quick:
-        seeds = {d: common.parse_list(args.seeds, (0,), int) for d in datasets}
-    else:  # the headline result gets two seeds, the other toys one (a CPU budget)
-        seeds = {d: [0, 1] if d == "25gaussians" else [0] for d in datasets}
+    seeds = common.seed_plan(args, datasets, headline="25gaussians")
     steps = args.steps or (300 if args.quick else 12000)
     width = args.width or (64 if args.quick else 128)
     runs = args.runs / ("toys_quick" if args.quick else "toys")
@@ -143,13 +139,9 @@ def main(argv: list[str] | None = None) -> None:
         f"generator step, the others 1; wgan: RMSprop 5e-5, clip 0.01; the others Adam {args.adam_lr:g} "
         f"(0.5, 0.9); wgan_gp penalty weight 0.1. Main columns: the generator's exponential moving average "
         f"(decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: the trained generator itself. Evaluated on "
-        f"2500 samples (exact W1 on 2000). Seeds: "
-        + "; ".join(f"{d} {', '.join(map(str, seeds[d]))}" for d in datasets)
-        + ". "
-        + common.timing_note(args.jobs)
+        f"2500 samples (exact W1 on 2000). Seeds: " + common.seeds_note(seeds) + ". " + common.timing_note(args.jobs)
     )
-    common.write_text(out / f"{stem}.md", f"Command: `{common.command_line()}`\n\n{settings}\n\n{body}")
-    common.write_text(out / f"{stem}.json", json.dumps(records, indent=2) + "\n")
+    common.publish(out, stem, settings, body, records)
     # The final critic landscape of each variant on each dataset (first seed).
     for record in records:
         meta = record["meta"]
@@ -159,8 +151,6 @@ def main(argv: list[str] | None = None) -> None:
         if pictures:
             name = f"{stem}_{meta['dataset']}_{meta['variant']}.png"
             common.copy_figure(pictures[-1], out / "figures" / name)
-    print(body)
-    print(f"wrote {out / (stem + '.md')}")
 
 
 if __name__ == "__main__":
