@@ -415,6 +415,8 @@ def train(config: TrainConfig) -> Path:
         backup,
     ]
 
+    # shuffle=False: the tf.data stream is shuffled already (Keras warns otherwise).
+    fit_args = {"callbacks": callbacks, "verbose": config.verbose, "shuffle": False}
     epoch, done_in_epoch = divmod(step, spe)
     if done_in_epoch:
         # Finish the interrupted epoch, then continue with whole epochs.
@@ -423,9 +425,7 @@ def train(config: TrainConfig) -> Path:
             initial_epoch=epoch,
             epochs=epoch + 1,
             steps_per_epoch=spe - done_in_epoch,
-            callbacks=callbacks,
-            verbose=config.verbose,
-            shuffle=False,  # the tf.data stream is shuffled already (Keras warns otherwise)
+            **fit_args,
         )
         epoch += 1
     if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
@@ -436,9 +436,7 @@ def train(config: TrainConfig) -> Path:
             initial_epoch=epoch,
             epochs=total_epochs,
             steps_per_epoch=spe,
-            callbacks=callbacks,
-            verbose=config.verbose,
-            shuffle=False,  # the tf.data stream is shuffled already (Keras warns otherwise)
+            **fit_args,
         )
     if nonfinite.failure is not None:
         key, at, value = nonfinite.failure
