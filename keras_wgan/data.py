@@ -30,12 +30,15 @@ import json
 import logging
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan import celeba
+from keras_wgan.errors import DatasetError
 from keras_wgan.io_utils import atomic_write_text
 
 logger = logging.getLogger("keras_wgan")
@@ -51,10 +54,6 @@ CELEBA_CROP = 140
 
 #: (folder, bad files) already reported in this process.
 _REPORTED_SCANS: set[tuple[str, tuple[str, ...]]] = set()
-
-
-class DatasetError(ValueError):
-    """A dataset cannot be loaded; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -208,13 +207,44 @@ def _manifest_path(files: list[str]) -> Path:
     return cache_root / "folder_scans" / f"{digest.hexdigest()}.json"
 
 
-def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
-    """Finds the image files under ``path`` and which of them TensorFlow can decode.
+def image_file_is_whole(path: str) -> bool:
+    """Whether ``path`` starts like an image TensorFlow decodes and is not cut short.
 
-    Every file is decoded once, in parallel; the result is cached (keyed by
-    the files' paths, sizes and modification times) under
-    ``$KERAS_WGAN_CACHE`` (default ``~/.cache/keras_wgan``), so the scan of a
-    large folder is paid once.
+    Reads the first and last bytes only: the signature of JPEG, PNG, GIF, BMP
+    or WebP, and the end of the file (JPEG's end-of-image marker, PNG's IEND
+    chunk, GIF's trailer, the sizes BMP and WebP record in their headers). This
+    catches files that are not images and truncated downloads without decoding;
+    a file that passes and still fails to decode is dropped by the pipeline.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 64))
+            tail = f.read()
+    except OSError:
+        return False
+    if head[:3] == b"\xff\xd8\xff":
+        return b"\xff\xd9" in tail[-64:]
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" in tail[-16:]
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return tail.rstrip(b"\x00")[-1:] == b";"
+    if head[:2] == b"BM" and len(head) >= 6:
+        return int.from_bytes(head[2:6], "little") <= size
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return int.from_bytes(head[4:8], "little") + 8 <= size
+    return False
+
+
+def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
+    """Finds the image files under ``path`` and which of them look whole.
+
+    Each file's signature and end are checked (``image_file_is_whole``), in
+    parallel threads, without decoding: CelebA's 202,599 files take seconds,
+    not minutes. The result is cached (keyed by the files' paths, sizes and
+    modification times) under ``$KERAS_WGAN_CACHE`` (default
+    ``~/.cache/keras_wgan``), so a second start does not read them at all.
 
     Args:
         path: folder, searched recursively.
@@ -239,17 +269,12 @@ def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
             return FolderScan(tuple(cached["good"]), tuple(cached["bad"]))
         except (OSError, ValueError, KeyError):
             pass
-    # Decode each file once; a failed decode drops that element, so what
-    # comes out is exactly the readable files.
-    probe = tf.data.Dataset.from_tensor_slices(files).map(
-        lambda p: (p, tf.shape(_decode_file(p))), num_parallel_calls=AUTOTUNE
+    with ThreadPoolExecutor(8) as pool:
+        whole = list(pool.map(image_file_is_whole, files, chunksize=256))
+    scan = FolderScan(
+        tuple(f for f, ok in zip(files, whole, strict=True) if ok),
+        tuple(f for f, ok in zip(files, whole, strict=True) if not ok),
     )
-    probe = probe.ignore_errors()
-    good = set()
-    for p, shape in probe.as_numpy_iterator():
-        if shape[0] > 0 and shape[1] > 0:
-            good.add(p.decode())
-    scan = FolderScan(tuple(f for f in files if f in good), tuple(f for f in files if f not in good))
     if manifest is not None:
         with contextlib.suppress(OSError):  # an unwritable cache only costs a rescan next time
             atomic_write_text(manifest, json.dumps({"good": scan.good, "bad": scan.bad}))
@@ -437,21 +462,50 @@ def digits_dataset(
     return _table_pipeline(images, lambda x: x, batch_size, seed, False, shuffle, repeat, start_sample)
 
 
-def celeba_manual_help(data_dir: str | None) -> str:
-    """How to supply CelebA by hand when the download fails."""
-    root = Path(data_dir) if data_dir else Path(os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"))
-    return (
-        "CelebA could not be downloaded or prepared (tensorflow-datasets fetches it from Google Drive, whose "
-        "download quota often fails, showing up as a checksum error). Download img_align_celeba.zip, "
-        "list_eval_partition.txt, list_landmarks_align_celeba.txt and list_attr_celeba.txt from the CelebA "
-        f"site by hand and put them in {root / 'downloads' / 'manual'} (the tfds manual dir), then run again; "
-        "or unzip img_align_celeba.zip and use --dataset folder:PATH/img_align_celeba (add crop=140 to match)."
+#: Encoded images shuffled together inside one pass over TFRecord files (about 30 MB of CelebA JPEGs).
+RECORD_SHUFFLE_WINDOW = 4096
+
+
+def _record_pass(
+    files: tf.Tensor, skips: tf.Tensor, takes: tf.Tensor, seed: int, shuffle: bool, k: tf.Tensor
+) -> tf.data.Dataset:
+    """Pass ``k`` over TFRecord files of tfds examples: the encoded ``image`` bytes, not decoded.
+
+    With ``shuffle``, the file order is a seeded permutation per pass, the files
+    are interleaved record by record, and windows of ``RECORD_SHUFFLE_WINDOW``
+    records are permuted, all from (seed, k): a pass is a fixed function of
+    its index, so a resumed stream rebuilds it and skips inside it. The
+    records of a tfds split are already in a hashed (random) order.
+    """
+    n = files.shape[0]
+    key = tf.stack([tf.constant(seed, tf.int64), k])
+    order = tf.argsort(tf.random.stateless_uniform([n], seed=key)) if shuffle else tf.range(n)
+    shards = tf.data.Dataset.from_tensor_slices(
+        (tf.gather(files, order), tf.gather(skips, order), tf.gather(takes, order))
     )
+    records = shards.interleave(
+        lambda f, s, t: tf.data.TFRecordDataset(f, buffer_size=1 << 20).skip(s).take(t),
+        cycle_length=min(n, 16),
+        block_length=1,
+        num_parallel_calls=AUTOTUNE,
+        deterministic=True,
+    )
+    windows = records.batch(RECORD_SHUFFLE_WINDOW).enumerate()
+
+    def open_window(w, serialized):
+        images = tf.io.parse_example(serialized, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
+        if shuffle:
+            wkey = tf.stack([tf.constant(seed, tf.int64) + 7919 * k, w])
+            images = tf.gather(images, tf.argsort(tf.random.stateless_uniform(tf.shape(images), seed=wkey)))
+        return tf.data.Dataset.from_tensor_slices(images)
+
+    return windows.flat_map(open_window)
 
 
 def celeba_dataset(
     batch_size: int,
     image_size: int = 64,
+    channels: int = 3,
     *,
     split: str = "train",
     crop: int = CELEBA_CROP,
@@ -464,53 +518,47 @@ def celeba_dataset(
 ) -> tf.data.Dataset:
     """CelebA aligned faces from tensorflow-datasets, center-cropped and resized.
 
+    The dataset is prepared once (``keras_wgan.celeba.prepare``: from the five
+    files in the tfds manual folder, or downloaded). The TFRecord files are then
+    read directly: JPEG bytes are shuffled and skipped, and decoded only
+    after the shuffle, so memory stays bounded (a window of encoded images) and
+    a resumed stream skips to its position without decoding anything.
+
     Args:
         batch_size: images per batch.
         image_size: output side (64 by default).
+        channels: 3, or 1 for grayscale.
         split: ``train``, ``validation``, ``test`` or any tfds split expression.
         crop: central crop side (``CELEBA_CROP`` = 140).
-        seed: shuffle seed (files and examples).
-        data_dir: tfds data directory (default: tfds' own).
-        cache: as in ``folder_dataset``.
-        shuffle: shuffle every epoch.
+        seed: shuffle seed.
+        data_dir: tfds data directory (default: ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
+        cache: as in ``folder_dataset`` (decoded, preprocessed images).
+        shuffle: shuffle every pass.
         repeat: an endless stream of passes.
-        start_sample: with ``repeat``, samples to skip (read, not decoded).
+        start_sample: with ``repeat``, the position in the stream to start at.
 
     Returns:
-        A dataset of float32 ``(batch_size, image_size, image_size, 3)``.
+        A dataset of float32 ``(batch_size, image_size, image_size, channels)``.
 
     Raises:
         DatasetError: if the data cannot be downloaded or prepared; the
-            message says where to put manually downloaded files.
+            message names the cause and says where to put the files.
     """
-    import tensorflow_datasets as tfds
+    paths, skips, takes = celeba.split_files(celeba.prepare(data_dir), split)
+    count = sum(takes)
+    _check_enough(count, batch_size)
+    files, skip_t, take_t = tf.constant(paths), tf.constant(skips, tf.int64), tf.constant(takes, tf.int64)
 
-    manual_dir = str(
-        Path(data_dir or os.environ.get("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets")) / "downloads" / "manual"
-    )
-    try:
-        source, info = tfds.load(
-            "celeb_a",
-            split=split,
-            data_dir=data_dir,
-            shuffle_files=shuffle,
-            with_info=True,
-            read_config=tfds.ReadConfig(shuffle_seed=seed),
-            download_and_prepare_kwargs={"download_config": tfds.download.DownloadConfig(manual_dir=manual_dir)},
-        )
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as err:  # tfds raises many types: network, checksum, missing files, bad split
-        raise DatasetError(f"{celeba_manual_help(data_dir)} (cause: {type(err).__name__}: {str(err)[:300]})") from err
-    try:
-        count = int(info.splits[split].num_examples)
-    except Exception:
-        count = batch_size
+    def load(encoded):
+        return preprocess_image(tf.io.decode_jpeg(encoded, channels=3), image_size, channels, crop)
 
-    def load(example):
-        return preprocess_image(example["image"], image_size, 3, crop)
-
-    return _stream_pipeline(source, count, load, batch_size, seed, cache, shuffle, repeat, start_sample)
+    if cache:
+        source = _record_pass(files, skip_t, take_t, seed, False, tf.constant(0, tf.int64))
+        return _stream_pipeline(source, count, load, batch_size, seed, cache, shuffle, repeat, start_sample)
+    first_pass, skip = divmod(start_sample, count) if repeat else (0, 0)
+    passes = tf.data.Dataset.counter(start=first_pass) if repeat else tf.data.Dataset.range(1)
+    encoded = passes.flat_map(lambda k: _record_pass(files, skip_t, take_t, seed, shuffle, k)).skip(skip)
+    return _finish(encoded.map(load, num_parallel_calls=AUTOTUNE).ignore_errors(), batch_size)
 
 
 def make_dataset(
@@ -581,7 +629,15 @@ def make_dataset(
     if name == "celeb_a":
         crop = CELEBA_CROP if crop is None else crop
         return celeba_dataset(
-            batch, image_size, split=split, crop=crop, seed=seed, data_dir=data_dir, cache=cache, **stream
+            batch,
+            image_size,
+            channels or 3,
+            split=split,
+            crop=crop,
+            seed=seed,
+            data_dir=data_dir,
+            cache=cache,
+            **stream,
         )
     if isinstance(name, str) and name.startswith("folder:"):
         path = name[len("folder:") :]

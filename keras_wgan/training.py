@@ -33,8 +33,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wgan import callbacks as cbs
+from keras_wgan import celeba, networks, variants
 from keras_wgan import data as data_lib
-from keras_wgan import networks, variants
 from keras_wgan.config import ConfigError, TrainConfig
 from keras_wgan.io_utils import atomic_path, atomic_write_text
 from keras_wgan.models import GAN
@@ -132,12 +132,7 @@ def dataset_size(config: TrainConfig) -> int | None:
         return 1797
     if config.dataset.startswith("folder:"):
         return len(data_lib.scan_folder(config.dataset[len("folder:") :]).good)
-    try:
-        import tensorflow_datasets as tfds
-
-        return int(tfds.builder("celeb_a", data_dir=config.data_dir).info.splits["train"].num_examples) or None
-    except Exception:
-        return None
+    return celeba.num_examples(config.data_dir, "train")  # prepares the dataset first if needed
 
 
 def plan_steps(config: TrainConfig) -> tuple[int, int]:
@@ -361,9 +356,6 @@ def train(config: TrainConfig) -> Path:
     run_dir = Path(config.out)
     _prepare_run_dir(run_dir)
     resuming = _check_resume(run_dir, config)
-    spe, total_steps = plan_steps(config)
-    config.steps_per_epoch = spe
-    total_epochs = math.ceil(total_steps / spe)
 
     keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
@@ -387,7 +379,10 @@ def train(config: TrainConfig) -> Path:
             start_sample=start_sample,
         )
 
-    from_start = stream(0)  # loads (and checks) the data before anything is written
+    from_start = stream(0)  # loads (and checks, or prepares) the data before anything is written
+    spe, total_steps = plan_steps(config)  # after the data: a prepared dataset knows its size
+    config.steps_per_epoch = spe
+    total_epochs = math.ceil(total_steps / spe)
     config.save(run_dir / "config.json")
     backup = RunCheckpoint(run_dir / "backup", config.checkpoint_every_steps or min(spe, 500))
     if resuming and backup.path.is_file():

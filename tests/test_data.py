@@ -1,4 +1,4 @@
-"""The tf.data pipelines: toys against their definitions, digits, image folders, CelebA (mocked)."""
+"""The tf.data pipelines: toys against their definitions, digits, image folders (CelebA: test_celeba.py)."""
 
 import logging
 import math
@@ -188,32 +188,7 @@ def test_empty_folder_and_bad_arguments(tmp_path):
 
 
 # ---------------------------------------------------------------- celeb_a
-def test_celeba_pipeline_under_tfds_mock_data():
-    import tensorflow_datasets as tfds
-
-    with tfds.testing.mock_data(num_examples=12, policy=tfds.testing.MockPolicy.USE_CODE):
-        ds = data.make_dataset("celeb_a", batch_size=4, image_size=64, seed=0)
-        batches = [b.numpy() for b in ds]
-    assert len(batches) == 3
-    assert batches[0].shape == (4, 64, 64, 3) and batches[0].dtype == np.float32
-    assert batches[0].min() >= -1.0 and batches[0].max() <= 1.0
-    assert batches[0].std() > 0.1  # real pixel content, not a constant
-
-
-def test_celeba_download_failure_gives_manual_dir_instructions(monkeypatch, tmp_path):
-    import tensorflow_datasets as tfds
-
-    def fail(*args, **kwargs):
-        raise tfds.download.download_manager.NonMatchingChecksumError("https://drive.google.com/...")
-
-    monkeypatch.setattr(tfds, "load", fail)
-    with pytest.raises(data.DatasetError) as info:
-        data.make_dataset("celeb_a", batch_size=4, data_dir=str(tmp_path))
-    message = str(info.value)
-    assert str(tmp_path / "downloads" / "manual") in message
-    assert "folder:" in message and "img_align_celeba" in message and "NonMatchingChecksumError" in message
-
-
+# The tfds path itself (the real builder on synthetic files) is tested in test_celeba.py.
 def test_celeba_crop_default_is_documented():
     assert data.CELEBA_CROP == 140
     img = tf.constant(np.arange(218 * 178 * 3, dtype=np.float32).reshape(218, 178, 3) % 255, tf.uint8)
