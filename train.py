@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--activation", help="leaky_relu, relu or selu (selu drops normalization)")
     g.add_argument("--width", type=int, help="network width (DCGAN ngf/ndf 64; MLP 512)")
     g.add_argument("--depth", type=int, help="hidden layers of the MLP pair (toys, default 3)")
+    g.add_argument(
+        "--allow-batchnorm",
+        action="store_true",
+        help="accept --critic-norm batch with the gradient penalty (it breaks the per-example penalty)",
+    )
     g.add_argument("--ema-decay", type=float, help="keep an EMA generator with this decay (e.g. 0.999)")
     g.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
     g = p.add_argument_group("outputs")

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wgan.io_utils import atomic_path, atomic_write_bytes
+from keras_wgan.schedule import StepTrigger
 
 # ------------------------------------------------------------------ helpers
 
@@ -64,8 +65,12 @@ def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
 
 
 def generator_step(model: keras.Model) -> int:
-    """Completed generator updates of a compiled GAN (restored on resume)."""
-    return int(model.g_optimizer.iterations.numpy())
+    """Generator iterations a GAN has done (``model.generator_iterations``; restored on resume).
+
+    Counted by the model, not by the optimizer: under mixed precision a
+    loss-scale optimizer skips non-finite updates without counting them.
+    """
+    return int(model.generator_iterations.numpy())
 
 
 def image_grid(images: np.ndarray, rows: int, cols: int, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
@@ -140,8 +145,13 @@ class _StepSchedule:
         if self.every_n_steps is None and self.every_n_epochs is None:
             raise ValueError("Give every_n_steps or every_n_epochs (or both).")
 
+        self.trigger = StepTrigger(self.every_n_steps)
+
+    def begin(self, step: int) -> None:
+        self.trigger.reset(step)
+
     def on_step(self, step: int) -> bool:
-        return self.every_n_steps is not None and step > 0 and step % self.every_n_steps == 0
+        return self.trigger(step)
 
     def on_epoch(self, epoch: int) -> bool:
         return self.every_n_epochs is not None and (epoch + 1) % self.every_n_epochs == 0
@@ -241,6 +251,7 @@ class GeneratorEMA(keras.callbacks.Callback):
         self._average = None
         self._copy = None
         self._stale_statistics = False
+        self._last_step: int | None = None
 
     def _ensure_copy(self) -> None:
         if self.ema_generator is not None:
@@ -273,11 +284,32 @@ class GeneratorEMA(keras.callbacks.Callback):
             return 0.0
         return min(self.decay, (1.0 + t) / (10.0 + t)) if self.warmup else self.decay
 
+    def span_decay(self, previous: int, step: int) -> float:
+        """The decay of the steps ``previous + 1 .. step`` together: the product of their decays.
+
+        With ``steps_per_execution=k`` the callback sees the weights only every k
+        steps; averaging them as k steps that all ended at these weights keeps
+        the average's time scale (``ema = D * ema + (1 - D) * w`` with ``D`` the
+        product of the k decays).
+        """
+        total = 1.0
+        for t in range(previous + 1, step + 1):
+            total *= self.current_decay(t)
+            if total == 0.0:
+                break
+        return total
+
     def on_train_begin(self, logs=None):
         self._ensure_copy()
+        self._last_step = generator_step(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
-        decay = self.current_decay(generator_step(self.model))
+        step = generator_step(self.model)
+        previous = self._last_step if self._last_step is not None else step - 1
+        self._last_step = step
+        if step <= previous:
+            return  # a skipped batch: the generator did not change
+        decay = self.span_decay(previous, step)
         if decay == 0.0:
             self._copy()
             self._stale_statistics = False
@@ -401,6 +433,7 @@ class SampleGrid(keras.callbacks.Callback):
             with atomic_path(self.latent_path) as tmp:
                 np.save(tmp, self.latent)
         self._best_value = self._read_best()
+        self.schedule.begin(generator_step(self.model))
 
     def _read_best(self) -> float | None:
         path = self.out_dir / "best.txt"
@@ -663,17 +696,21 @@ class GradientNorms(keras.callbacks.Callback):
         self.csv_path = Path(csv_path)
         self.plot_path = None if plot_path is None else Path(plot_path)
         self.every_n_steps = _check_every("every_n_steps", every_n_steps, allow_none=False)
+        self._trigger = StepTrigger(self.every_n_steps)
         self.seed = seed
         self.records: dict[int, dict[str, float]] = {}
         self._z = None
         self._fn = None
+        self._fn_model = None
 
     def on_train_begin(self, logs=None):
         n = int(self.real.shape[0])
         self._z = tf.constant(np.random.default_rng(self.seed).standard_normal((n, self.model.latent_dim)), tf.float32)
-        self._fn = make_gradient_norm_fn(self.model)
+        if self._fn is None or self._fn_model is not self.model:  # traced once, not per fit call
+            self._fn, self._fn_model = make_gradient_norm_fn(self.model), self.model
         self.records = self._read()
         start = generator_step(self.model)
+        self._trigger.reset(start)
         self.records = {s: r for s, r in self.records.items() if s <= start}
         if start == 0 and 0 not in self.records:
             self.measure()
@@ -702,7 +739,7 @@ class GradientNorms(keras.callbacks.Callback):
         return norms
 
     def on_train_batch_end(self, batch, logs=None):
-        if generator_step(self.model) % self.every_n_steps == 0:
+        if self._trigger(generator_step(self.model)):
             self.measure()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -779,6 +816,7 @@ class CriticLandscape(keras.callbacks.Callback):
         self.real = real
         self.out_dir = Path(out_dir)
         self.every_n_steps = _check_every("every_n_steps", every_n_steps, allow_none=False)
+        self._trigger = StepTrigger(self.every_n_steps)
         if extent is None:
             lo, hi = real.min(axis=0), real.max(axis=0)
             margin = 0.25 * (hi - lo) + 0.1
@@ -800,6 +838,7 @@ class CriticLandscape(keras.callbacks.Callback):
         self._z = (
             np.random.default_rng(self.seed).standard_normal((self.n_fake, self.model.latent_dim)).astype(np.float32)
         )
+        self._trigger.reset(generator_step(self.model))
         if generator_step(self.model) == 0:
             self.draw()
 
@@ -835,7 +874,7 @@ class CriticLandscape(keras.callbacks.Callback):
         return path
 
     def on_train_batch_end(self, batch, logs=None):
-        if generator_step(self.model) % self.every_n_steps == 0:
+        if self._trigger(generator_step(self.model)):
             self.draw()
 
 
@@ -869,6 +908,7 @@ class GANTensorBoard(keras.callbacks.Callback):
         super().__init__()
         self.log_dir = Path(log_dir) / "gan"
         self.every_n_steps = _check_every("every_n_steps", every_n_steps)
+        self._trigger = StepTrigger(self.every_n_steps)
         self.image_every_n_epochs = _check_every("image_every_n_epochs", image_every_n_epochs)
         self.rows = _check_every("rows", rows, allow_none=False)
         self.histograms = histograms
@@ -877,6 +917,7 @@ class GANTensorBoard(keras.callbacks.Callback):
         self._latent = None
 
     def on_train_begin(self, logs=None):
+        self._trigger.reset(generator_step(self.model))
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
         self._latent = (
             np.random.default_rng(self.seed)
@@ -892,7 +933,7 @@ class GANTensorBoard(keras.callbacks.Callback):
                     tf.summary.scalar(prefix + key, float(value))
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every_n_steps and generator_step(self.model) % self.every_n_steps == 0:
+        if self._trigger(generator_step(self.model)):
             self._scalars(logs, "batch_")
 
     def on_epoch_end(self, epoch, logs=None):

@@ -103,6 +103,7 @@ class TrainConfig:
     grad_norm_every_steps: int | None = None
     checkpoint_every_steps: int | None = None
     ema_decay: float | None = None
+    allow_batchnorm: bool = False
     jit_compile: bool = False
     steps_per_execution: int = 1
     mixed_precision: str = "off"
@@ -227,6 +228,11 @@ class TrainConfig:
             raise ConfigError(f"--clip-value must be > 0, got {c.clip_value}")
         if c.ema_decay is not None and not 0 <= c.ema_decay < 1:
             raise ConfigError(f"--ema-decay must be in [0, 1), got {c.ema_decay}")
+        if v.gp_weight is not None and c.critic_norm == "batch" and not c.allow_batchnorm:
+            raise ConfigError(
+                f"--critic-norm batch mixes the examples of a batch and breaks the per-example gradient penalty of "
+                f"{c.variant}; use layer (the paper's), instance or none, or add --allow-batchnorm to force it"
+            )
         if c.epochs is not None and c.steps is not None:
             raise ConfigError("give --epochs or --steps, not both")
         return c

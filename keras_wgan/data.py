@@ -194,15 +194,28 @@ def _decode_file(path: tf.Tensor) -> tf.Tensor:
     return tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
 
 
-def _list_images(root: Path) -> list[str]:
-    return sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+def _list_images(root: Path) -> list[tuple[str, int, int]]:
+    """``(path, size, mtime_ns)`` of every image file under ``root``, sorted by path.
+
+    One ``os.scandir`` walk: the directory entries carry the file type and
+    (on Linux) a stat that is taken once, which matters for 200,000 files.
+    """
+    found, stack = [], [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+                    st = entry.stat()
+                    found.append((entry.path, st.st_size, st.st_mtime_ns))
+    return sorted(found)
 
 
-def _manifest_path(files: list[str]) -> Path:
+def _manifest_path(files: list[tuple[str, int, int]]) -> Path:
     digest = hashlib.sha1()
-    for f in files:
-        st = os.stat(f)
-        digest.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for path, size, mtime in files:
+        digest.update(f"{path}\0{size}\0{mtime}\n".encode())
     cache_root = Path(os.environ.get("KERAS_WGAN_CACHE", Path.home() / ".cache" / "keras_wgan"))
     return cache_root / "folder_scans" / f"{digest.hexdigest()}.json"
 
@@ -259,10 +272,11 @@ def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
     root = Path(path).expanduser()
     if not root.is_dir():
         raise DatasetError(f"Image folder not found: {str(root)!r}")
-    files = _list_images(root)
+    listing = _list_images(root)
+    files = [path for path, _, _ in listing]
     if not files:
         raise DatasetError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) under {str(root)!r}.")
-    manifest = _manifest_path(files) if use_cache else None
+    manifest = _manifest_path(listing) if use_cache else None
     if manifest is not None and manifest.is_file():
         try:
             cached = json.loads(manifest.read_text())

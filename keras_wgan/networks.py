@@ -61,8 +61,11 @@ def _norm_layer(norm: str, name: str) -> layers.Layer | None:
     if norm == "batch":
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
     if norm == "layer":
-        # Normalise over all of (H, W, C) for each example, as in WGAN-GP.
-        return layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name=name)
+        # As the WGAN-GP reference code's layer norm: mean and variance over all of
+        # (H, W, C) of each example, then one scale and one offset per channel
+        # (epsilon 1e-5). That is a group normalization with a single group
+        # (LayerNormalization over (H, W, C) would learn a scale per element).
+        return layers.GroupNormalization(groups=1, epsilon=1e-5, name=name)
     if norm == "instance":
         return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
     return None

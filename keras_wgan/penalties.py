@@ -40,6 +40,7 @@ def gradient_penalty(
     target: float = 1.0,
     epsilon: float = DEFAULT_EPSILON,
     training: bool = True,
+    gradient_scale: tf.Tensor | float | None = None,
 ) -> tf.Tensor:
     """Batch mean of ``(||grad_x C(x_hat)||_2 - target)^2`` on random interpolates.
 
@@ -71,6 +72,10 @@ def gradient_penalty(
         target: the target norm (1 for a 1-Lipschitz critic).
         epsilon: added inside the square root.
         training: passed to the critic; use the same mode as the critic loss.
+        gradient_scale: multiplies the critic's scores before the input
+            gradient is taken, which is then divided by it in float32: a
+            loss scale for the inner gradient, so that a float16 critic
+            (mixed precision) does not underflow it. None or 1: no scaling.
 
     Returns:
         Scalar float32 tensor.
@@ -91,7 +96,11 @@ def gradient_penalty(
         inner.watch(x_hat)
         scores = critic(x_hat, training=training)
         total = tf.reduce_sum(tf.cast(scores, tf.float32))
+        if gradient_scale is not None:
+            total = total * tf.cast(gradient_scale, tf.float32)
     grads = tf.cast(inner.gradient(total, x_hat), tf.float32)
+    if gradient_scale is not None:
+        grads = grads / tf.cast(gradient_scale, tf.float32)
     axes = list(range(1, len(grads.shape)))
     norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
     gap = norm - target

@@ -219,7 +219,7 @@ def evaluate_run(
         "run": str(run_dir),
         "variant": config.variant,
         "dataset": config.dataset,
-        "generator_step": int(model.g_optimizer.iterations.numpy()) if model.g_optimizer is not None else None,
+        "generator_step": int(model.generator_iterations.numpy()),
         "generator": "ema" if use_ema else "final",
         "num_samples": num_samples,
         "metrics": metrics,

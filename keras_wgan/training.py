@@ -38,6 +38,7 @@ from keras_wgan import data as data_lib
 from keras_wgan.config import ConfigError, TrainConfig
 from keras_wgan.io_utils import atomic_path, atomic_write_text
 from keras_wgan.models import GAN
+from keras_wgan.schedule import StepTrigger
 
 STATE_FILE = "state.weights.h5"
 
@@ -99,6 +100,7 @@ def build_model(config: TrainConfig) -> GAN:
         overrides["clip_value"] = config.clip_value
     if variant.gp_weight is not None:
         overrides["gp_weight"] = config.gp_weight
+        overrides["allow_batchnorm"] = config.allow_batchnorm
     model = variant.build_model(g, c, **overrides)
     model.compile(
         g_optimizer=variant.make_optimizer(config.optimizer, config.g_lr, config.beta_1, config.beta_2),
@@ -176,6 +178,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.every_n_steps = every_n_steps
         self.ema = ema
         self.last_step = -1
+        self._trigger = StepTrigger(every_n_steps)
 
     @property
     def path(self) -> Path:
@@ -189,14 +192,23 @@ class RunCheckpoint(keras.callbacks.Callback):
             return
         with atomic_path(self.path) as tmp:
             self.model.save_weights(tmp)
-        info = {"step": step, "critic_step": int(self.model.d_optimizer.iterations.numpy()), "time": time.time()}
+        info = {"step": step, "critic_step": step * self.model.n_critic, "time": time.time()}
         atomic_write_text(self.backup_dir / "state.json", json.dumps(info) + "\n")
         if self.ema is not None:
             self.ema.save()
         self.last_step = step
 
+    def on_train_begin(self, logs=None):
+        self._trigger.reset(cbs.generator_step(self.model))
+
     def on_train_batch_end(self, batch, logs=None):
-        if self.every_n_steps and cbs.generator_step(self.model) % self.every_n_steps == 0:
+        due = self._trigger(cbs.generator_step(self.model))
+        steps = (self.params or {}).get("steps")
+        if steps and batch + 1 >= steps:
+            # The epoch's last batch: on_epoch_end checkpoints after the other callbacks
+            # have written the epoch's history row, so a kill in between loses nothing.
+            return
+        if due:
             self.save(logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -387,9 +399,10 @@ def train(config: TrainConfig) -> Path:
     backup = RunCheckpoint(run_dir / "backup", config.checkpoint_every_steps or min(spe, 500))
     if resuming and backup.path.is_file():
         model.load_weights(backup.path)
+        if cbs.generator_step(model) == 0 and int(model.g_optimizer.iterations.numpy()) > 0:
+            # A checkpoint written before the model counted its own iterations.
+            model.generator_iterations.assign(int(model.g_optimizer.iterations.numpy()))
     step = cbs.generator_step(model)
-    # The real data continues exactly where the checkpointed step left it.
-    dataset = stream(step * config.batch_size * config.n_critic) if step else from_start
     print(f"[keras_wgan] run folder: {run_dir.resolve()}", flush=True)
     if step:
         print(f"[keras_wgan] resuming at generator step {step} of {total_steps}", flush=True)
@@ -410,29 +423,26 @@ def train(config: TrainConfig) -> Path:
         backup,
     ]
 
-    # shuffle=False: the tf.data stream is shuffled already (Keras warns otherwise).
+    # One fit call per epoch, each on exactly the epoch's steps of the stream,
+    # positioned at the current generator step. With steps_per_execution = k,
+    # Keras runs whole executions of k steps; a finite epoch makes its last
+    # execution stop where the data ends, so an epoch is spe steps (not a multiple
+    # of k) and the run ends exactly at total_steps. shuffle=False: the stream is
+    # shuffled already (Keras warns otherwise).
     fit_args = {"callbacks": callbacks, "verbose": config.verbose, "shuffle": False}
-    epoch, done_in_epoch = divmod(step, spe)
-    if done_in_epoch:
-        # Finish the interrupted epoch, then continue with whole epochs.
-        model.fit(
-            dataset,
-            initial_epoch=epoch,
-            epochs=epoch + 1,
-            steps_per_epoch=spe - done_in_epoch,
-            **fit_args,
-        )
-        epoch += 1
-    if not model.stop_training and epoch < total_epochs and nonfinite.failure is None:
-        if done_in_epoch:  # a new fit call starts a new iterator: position it after the finished epoch
-            dataset = stream(cbs.generator_step(model) * config.batch_size * config.n_critic)
-        model.fit(
-            dataset,
-            initial_epoch=epoch,
-            epochs=total_epochs,
-            steps_per_epoch=spe,
-            **fit_args,
-        )
+    first = True
+    while nonfinite.failure is None:
+        step = cbs.generator_step(model)
+        epoch = step // spe
+        steps = min(spe - step % spe, total_steps - step)
+        if steps <= 0:
+            break
+        source = from_start if first and step == 0 else stream(step * config.batch_size * config.n_critic)
+        epoch_data = source.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
+        model.fit(epoch_data, initial_epoch=epoch, epochs=epoch + 1, **fit_args)
+        first = False
+        if model.stop_training:
+            break
     if nonfinite.failure is not None:
         key, at, value = nonfinite.failure
         kept = f"step {backup.last_step}" if backup.last_step >= 0 else "the previous checkpoint, if any"

@@ -8,7 +8,7 @@ defaults; nothing else in the package branches on the variant's name.
 | `dcgan`   | DCGAN    | Adam 2e-4, beta1 0.5, b2 0.999 | 1        | batch       |                |
 | `rsgan`   | RSGAN    | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
 | `ragan`   | RaGAN    | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
-| `wgan`    | WGAN     | RMSprop 5e-5                   | 5        | batch       | clip 0.01      |
+| `wgan`    | WGAN     | RMSprop 5e-5 (eps outside)     | 5        | batch       | clip 0.01      |
 | `wgan_gp` | WGANGP   | Adam 1e-4, beta1 0.0, b2 0.9   | 5        | layer       | lambda 10      |
 
 Example:
@@ -27,6 +27,7 @@ from typing import Any
 import keras
 
 from keras_wgan.models import DCGAN, GAN, RSGAN, WGAN, WGANGP, RaGAN
+from keras_wgan.optimizers import RMSpropEpsOutside
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop")
 
@@ -42,7 +43,9 @@ class Variant:
         optimizer: ``adam`` or ``rmsprop`` (``adamw`` available as an option).
         learning_rate: for both networks.
         beta_1, beta_2: Adam's betas (ignored by RMSprop).
-        rho: RMSprop's decay (0.99, PyTorch's default used by the WGAN code).
+        rho: RMSprop's decay (0.99, PyTorch's default used by the WGAN code);
+            ``rmsprop`` is ``keras_wgan.optimizers.RMSpropEpsOutside`` (epsilon
+            1e-8 outside the square root, as PyTorch's).
         n_critic: critic updates per generator update.
         critic_norm: normalization of the DCGAN critic.
         clip_value: WGAN weight-clipping bound, None where it does not apply.
@@ -108,7 +111,8 @@ class Variant:
         if name == "adamw":
             return keras.optimizers.AdamW(lr, beta_1=b1, beta_2=b2, weight_decay=weight_decay)
         if name == "rmsprop":
-            return keras.optimizers.RMSprop(lr, rho=self.rho)
+            # The reference's RMSprop (PyTorch): epsilon 1e-8 outside the square root.
+            return RMSpropEpsOutside(lr, rho=self.rho, epsilon=1e-8)
         raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}.")
 
     def build_model(self, generator: keras.Model, critic: keras.Model, **overrides: Any) -> GAN:

@@ -28,7 +28,7 @@ def test_generator_output_in_tanh_range_and_width_is_configurable():
 
 @pytest.mark.parametrize(
     ("norm", "layer_type"),
-    [("batch", "BatchNormalization"), ("layer", "LayerNormalization"), ("instance", "GroupNormalization")],
+    [("batch", "BatchNormalization"), ("layer", "GroupNormalization"), ("instance", "GroupNormalization")],
 )
 def test_critic_norm_options(norm, layer_type):
     c = networks.build_critic(32, 1, width=4, norm=norm)
@@ -86,3 +86,19 @@ def test_wgan_gp_refuses_batchnorm_critic_unless_forced():
         keras_wgan.WGANGP(g, c)
     model = keras_wgan.WGANGP(g, c, allow_batchnorm=True)
     assert model.allow_batchnorm
+
+
+def test_critic_layer_norm_is_the_wgan_gp_reference_one():
+    # The reference normalizes each example over (H, W, C) with one scale and one
+    # offset per channel (tflib Layernorm over axes [1, 2, 3] of NCHW, epsilon 1e-5).
+    c = networks.build_critic(32, 3, width=4, norm="layer", seed=0)
+    norm = c.get_layer("norm_1")
+    gamma = np.linspace(0.5, 2.0, 8).astype("float32")
+    beta = np.linspace(-1.0, 1.0, 8).astype("float32")
+    norm.set_weights([gamma, beta])
+    assert [w.shape for w in norm.get_weights()] == [(8,), (8,)]  # per channel, not per element
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(2, 4, 4, 8)).astype("float32")
+    mean = x.mean(axis=(1, 2, 3), keepdims=True)
+    var = x.var(axis=(1, 2, 3), keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-5) * gamma + beta
+    np.testing.assert_allclose(np.asarray(norm(x)), expected, rtol=1e-4, atol=1e-4)

@@ -246,6 +246,7 @@ def test_divergence_stops_with_metric_and_step(tmp_path):
         (["--dataset", "folder:/no/such/folder"], "Image folder not found"),
         (["--dataset", "digits", "--batch-size", "abc"], "invalid int value"),
         (["--dataset", "digits", "--mixed-precision", "fp8"], "--mixed-precision must be one of"),
+        (["--variant", "wgan_gp", "--dataset", "digits", "--critic-norm", "batch"], "add --allow-batchnorm"),
     ],
 )
 def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys, monkeypatch):
@@ -289,3 +290,12 @@ def test_celeba_failure_through_the_cli_is_one_line(tmp_path):
     assert "downloads/manual" in result.stderr and "folder:" in result.stderr
     assert "no network connection to Google Drive" in result.stderr  # the real cause, not a checksum story
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_allow_batchnorm_forces_a_batch_norm_critic_with_the_penalty(tmp_path):
+    out = tmp_path / "run"
+    args = ["--variant", "wgan_gp", *TINY_DIGITS, "--critic-norm", "batch", "--allow-batchnorm", "--steps", "1"]
+    result = run([*args, "--out", str(out)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    critic = json.loads((out / "config.json").read_text())
+    assert critic["allow_batchnorm"] is True and critic["critic_norm"] == "batch"

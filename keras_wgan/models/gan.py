@@ -30,6 +30,7 @@ and whatever a subclass adds (``gp`` for WGAN-GP).
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -129,6 +130,15 @@ class GAN(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_seed")
         self.sample_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1, name="sample_seed")
+        # Evaluation (test_step) draws from its own stream, so fit(validation_data=...) leaves training as it was.
+        self.eval_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 2, name="eval_seed")
+        self._active_seed_generator = self.seed_generator
+        # Generator iterations done: counted here, not by the optimizers, because a
+        # LossScaleOptimizer skips non-finite steps without counting them.
+        self.generator_iterations = keras.Variable(
+            0, dtype="int64", trainable=False, name="generator_iterations", aggregation="only_first_replica"
+        )
+        self._warned_partial = False
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.w_dist_tracker = keras.metrics.Mean(name="w_dist")
@@ -161,13 +171,16 @@ class GAN(keras.Model):
         """The loss the generator minimises (``real_out`` is None unless needed)."""
         raise NotImplementedError(f"{type(self).__name__} must implement generator_loss")
 
-    def penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor | None:
-        """The unweighted critic regulariser (reported as ``gp``), or None for none."""
+    def penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor | None:
+        """The unweighted critic regulariser (reported as ``gp``), or None for none.
+
+        ``training`` is the mode of the critic's layers, the same as for the loss.
+        """
         return None
 
-    def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
+    def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor:
         """The extra critic term, already weighted: ``penalty_weight * penalty``; 0 by default."""
-        value = self.penalty(real, fake)
+        value = self.penalty(real, fake, training=training)
         return tf.constant(0.0) if value is None else self.penalty_weight * value
 
     def critic_objective(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> dict[str, tf.Tensor]:
@@ -189,7 +202,7 @@ class GAN(keras.Model):
             "d_loss": self.critic_loss(real_out, fake_out),
             "w_dist": losses.wasserstein_estimate(real_out, fake_out),
         }
-        value = self.penalty(real, fake)
+        value = self.penalty(real, fake, training=training)
         if value is not None:
             terms["gp"] = value
             terms["d_loss"] = terms["d_loss"] + self.penalty_weight * value
@@ -266,18 +279,26 @@ class GAN(keras.Model):
     def _rng_states(self) -> dict[str, keras.Variable]:
         return {"rng_train": self.seed_generator.state, "rng_sample": self.sample_seed_generator.state}
 
+    def _named_state(self) -> dict[str, keras.Variable]:
+        """Variables saved under their own names (checkpoints from before a name existed still load)."""
+        return {**self._rng_states(), "generator_iterations": self.generator_iterations}
+
+    def _indexed_variables(self) -> list[keras.Variable]:
+        named = {id(v) for v in self._named_state().values()}
+        return [v for v in self._trainable_variables + self._non_trainable_variables if id(v) not in named]
+
     def save_own_variables(self, store: Any) -> None:
-        super().save_own_variables(store)
-        for key, variable in self._rng_states().items():
+        for i, variable in enumerate(self._indexed_variables()):
+            store[f"{i}"] = variable.numpy()
+        for key, variable in self._named_state().items():
             store[key] = variable.numpy()
 
     def load_own_variables(self, store: Any) -> None:
         keys = set(store.keys())
-        for key, variable in self._rng_states().items():
+        for key, variable in self._named_state().items():
             if key in keys:
                 variable.assign(store[key])
-        own = self._trainable_variables + self._non_trainable_variables
-        for i, variable in enumerate(own):
+        for i, variable in enumerate(self._indexed_variables()):
             variable.assign(store[f"{i}"])
 
     def get_config(self) -> dict:
@@ -320,7 +341,7 @@ class GAN(keras.Model):
         generator state; the replica id is folded into the seed so that the
         replicas draw different noise for their parts of the global batch.
         """
-        seed = self.seed_generator.next()
+        seed = self._active_seed_generator.next()
         context = tf.distribute.get_replica_context()
         if context is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
             replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
@@ -328,12 +349,22 @@ class GAN(keras.Model):
         return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
 
     @contextlib.contextmanager
+    def _drawing_from(self, generator: keras.random.SeedGenerator) -> Iterator[None]:
+        """Within the block (at trace time), ``next_seed`` draws from ``generator``."""
+        saved, self._active_seed_generator = self._active_seed_generator, generator
+        try:
+            yield
+        finally:
+            self._active_seed_generator = saved
+
+    @contextlib.contextmanager
     def preserved_state(self) -> Iterator[None]:
-        """Restores the RNG state and the networks' non-trainable variables
+        """Restores the RNG states and the networks' non-trainable variables
         (batch-norm statistics) on exit, so that diagnostics run in training
         mode (e.g. in callbacks) leave the training run exactly as it was."""
         variables = [
             *self._rng_states().values(),
+            self.eval_seed_generator.state,
             *self.generator.non_trainable_variables,
             *self.critic.non_trainable_variables,
         ]
@@ -392,20 +423,41 @@ class GAN(keras.Model):
                 f"must be a multiple of n_critic={self.n_critic}. Received a batch of {static}. Use "
                 f"make_dataset(..., n_critic={self.n_critic}) or fit(x, batch_size=batch_size * {self.n_critic})."
             )
-        # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
-        per_step = static // self.n_critic if static is not None else tf.shape(real)[0] // self.n_critic
+        if static is not None:
+            # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
+            self._iteration(real, static // self.n_critic)
+        else:
+            # A batch of unknown size (NumPy input whose last batch is partial): each
+            # critic update takes floor(n / n_critic) samples; a batch too small for
+            # one sample per critic update is skipped whole (no update, no metrics).
+            if not self._warned_partial:
+                self._warned_partial = True
+                warnings.warn(
+                    f"{type(self).__name__}: batches of unknown size; a batch whose size is not a multiple of "
+                    f"n_critic={self.n_critic} drops its last samples, and one smaller than n_critic is skipped. "
+                    f"Batch by batch_size * n_critic with drop_remainder (make_dataset does) to use every sample.",
+                    stacklevel=2,
+                )
+            per_step = tf.shape(real)[0] // self.n_critic
+            tf.cond(per_step > 0, lambda: self._iteration(real, per_step), lambda: tf.constant(False))
+        return {m.name: m.result() for m in self.metrics}
+
+    def _iteration(self, real: tf.Tensor, per_step: int | tf.Tensor) -> tf.Tensor:
+        """``n_critic`` critic updates on disjoint chunks of ``per_step`` samples, then one generator update."""
         chunk = real
         for i in range(self.n_critic):
             chunk = real[i * per_step : (i + 1) * per_step]
             self._critic_update(chunk)
         self._generator_update(chunk)
-        return {m.name: m.result() for m in self.metrics}
+        self.generator_iterations.assign_add(1)
+        return tf.constant(True)
 
     def test_step(self, data: Any) -> dict[str, tf.Tensor]:
         """Evaluates the losses on a batch without updating anything."""
         real = self._split_real(data)
-        fake = self.generator(self.sample_latent(batch_size_of(real)), training=False)
-        self._update_critic_metrics(self.critic_objective(real, fake, training=False))
+        with self._drawing_from(self.eval_seed_generator):  # the training stream stays untouched
+            fake = self.generator(self.sample_latent(batch_size_of(real)), training=False)
+            self._update_critic_metrics(self.critic_objective(real, fake, training=False))
         real_out = self.critic(real, training=False) if self.uses_real_in_generator_loss else None
         self.g_loss_tracker.update_state(self.generator_loss(real_out, self.critic(fake, training=False)))
         return {m.name: m.result() for m in self.metrics}

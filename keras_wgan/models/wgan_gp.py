@@ -84,10 +84,19 @@ class WGANGP(GAN):
     def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
         return losses.wasserstein_generator_loss(fake_out)
 
-    def penalty(self, real: tf.Tensor, fake: tf.Tensor) -> tf.Tensor:
-        """The gradient penalty on fresh per-example uniform interpolates (unweighted)."""
+    def penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor:
+        """The gradient penalty on fresh per-example uniform interpolates (unweighted).
+
+        Under mixed precision the critic's input gradient is taken at the critic
+        optimizer's current loss scale and unscaled in float32, so small
+        gradients do not underflow in float16 (an overflow makes the step
+        non-finite, and the loss-scale optimizer skips it and lowers the scale).
+        """
         alpha = self.sample_uniform(batch_size_of(real))
-        return gradient_penalty(self.critic, real, fake, alpha=alpha, one_sided=self.one_sided)
+        scale = getattr(self.d_optimizer, "dynamic_scale", None) if self.d_optimizer is not None else None
+        return gradient_penalty(
+            self.critic, real, fake, alpha=alpha, one_sided=self.one_sided, training=training, gradient_scale=scale
+        )
 
     def get_config(self) -> dict:
         return {
