@@ -59,8 +59,9 @@ RECIPE = """\
 
 ```bash
 python -m pip install -e ".[cuda]"
-# CelebA: put img_align_celeba.zip, list_eval_partition.txt, list_landmarks_align_celeba.txt and
-# list_attr_celeba.txt in ~/tensorflow_datasets/downloads/manual/ (see the README), then:
+# CelebA: put img_align_celeba.zip, list_eval_partition.txt, list_attr_celeba.txt,
+# list_landmarks_align_celeba.txt and identity_CelebA.txt in ~/tensorflow_datasets/downloads/manual/
+# (see the README), then (25 epochs = 25 x 508 = 12,700 WGAN-GP generator iterations):
 python train.py --variant wgan_gp --dataset celeb_a --crop 160 --epochs 25 --out runs/celeba_wgan_gp
 python train.py --variant wgan    --dataset celeb_a --crop 160 --epochs 25 --out runs/celeba_wgan
 python train.py --variant dcgan   --dataset celeb_a --crop 160 --epochs 25 --out runs/celeba_dcgan
@@ -70,6 +71,10 @@ python evaluate.py runs/celeba_wgan    --inception-savedmodel /path/to/fid_incep
 python evaluate.py runs/celeba_dcgan   --inception-savedmodel /path/to/fid_inception_savedmodel
 ```
 
+The budget: an epoch is one pass over the 162,770 training images, 162,770 / (64 x 5) = 508
+generator iterations for WGAN and WGAN-GP (2,543 for DCGAN, one critic step), so 25 epochs are
+about 12,700 WGAN-GP generator iterations. The papers these FIDs come from trained longer;
+raise `--epochs` (or give `--steps`) to match a paper's budget before comparing with it.
 `--crop 160` matches Lucic et al.'s protocol (the library's default is 140). Without
 `--inception-savedmodel`, `evaluate.py` uses Keras' ImageNet InceptionV3 (downloaded once by
 Keras), whose FIDs are not comparable to published ones. Runs resume when the same command is

@@ -1,4 +1,4 @@
-"""The registry holds the papers' defaults of DESIGN.md."""
+"""The registry holds the papers' defaults (the variants table of the README)."""
 
 import keras
 import pytest
