@@ -225,6 +225,14 @@ class GeneratorEMA(keras.callbacks.Callback):
             the end of training; with a saved file present at the start of
             training (a resumed run) the average is loaded from it.
         warmup: use the warmed-up decay above (True) or ``decay`` from the first step.
+        load_from: the ``.keras`` file to resume the average from (default:
+            ``path``); one that does not exist starts a fresh copy.
+        resume: load an existing average at the start (False: always start
+            from a copy of the generator).
+
+    A step whose generator weights are not all finite (a diverged update) is
+    not averaged (``skipped_steps`` lists them), and a non-finite average is
+    never saved.
 
     Example:
     >>> ema = GeneratorEMA(decay=0.999, path="runs/demo/ema_generator.keras")
@@ -237,6 +245,8 @@ class GeneratorEMA(keras.callbacks.Callback):
         start_step: int = 0,
         path: str | os.PathLike | None = None,
         warmup: bool = True,
+        load_from: str | os.PathLike | None = None,
+        resume: bool = True,
     ):
         super().__init__()
         if not 0.0 <= decay < 1.0:
@@ -247,33 +257,49 @@ class GeneratorEMA(keras.callbacks.Callback):
         self.start_step = int(start_step)
         self.path = None if path is None else Path(path)
         self.warmup = bool(warmup)
+        self.load_from = None if load_from is None else Path(load_from)
+        self.resume = bool(resume)
         self.ema_generator: keras.Model | None = None
         self._average = None
         self._copy = None
         self._stale_statistics = False
         self._last_step: int | None = None
+        #: Generator steps whose weights were not averaged because they were not finite.
+        self.skipped_steps: list[int] = []
 
     def _ensure_copy(self) -> None:
         if self.ema_generator is not None:
             return
         generator = self.model.generator
-        if self.path is not None and self.path.is_file():
-            self.ema_generator = keras.saving.load_model(self.path, compile=False)
+        source = (self.load_from if self.load_from is not None else self.path) if self.resume else None
+        if source is not None and source.is_file():
+            self.ema_generator = keras.saving.load_model(source, compile=False)
         else:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
         trainable = list(zip(self.ema_generator.trainable_weights, generator.trainable_weights, strict=True))
         every = list(zip(self.ema_generator.weights, generator.weights, strict=True))
 
+        def finite(pairs):
+            return tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(w, tf.float32))) for _, w in pairs])
+
+        # Both updates leave the average untouched when the generator holds a
+        # non-finite value (a diverged step), and say so.
         @tf.function
         def average(decay):
-            for ema_w, w in trainable:
-                ema_w.assign(decay * ema_w + (1.0 - decay) * tf.cast(w, ema_w.dtype))
+            ok = finite(trainable)
+            if ok:
+                for ema_w, w in trainable:
+                    ema_w.assign(decay * ema_w + (1.0 - decay) * tf.cast(w, ema_w.dtype))
+            return ok
 
         @tf.function
         def copy():
-            for ema_w, w in every:
-                ema_w.assign(tf.cast(w, ema_w.dtype))
+            ok = finite(every)
+            if ok:
+                for ema_w, w in every:
+                    ema_w.assign(tf.cast(w, ema_w.dtype))
+            return ok
 
         self._average, self._copy = average, copy
 
@@ -311,11 +337,13 @@ class GeneratorEMA(keras.callbacks.Callback):
             return  # a skipped batch: the generator did not change
         decay = self.span_decay(previous, step)
         if decay == 0.0:
-            self._copy()
-            self._stale_statistics = False
+            ok = bool(self._copy())
+            self._stale_statistics = self._stale_statistics and not ok
         else:
-            self._average(tf.constant(decay, tf.float32))
-            self._stale_statistics = True
+            ok = bool(self._average(tf.constant(decay, tf.float32)))
+            self._stale_statistics = self._stale_statistics or ok
+        if not ok:
+            self.skipped_steps.append(step)
 
     def on_train_end(self, logs=None):
         self.save()
@@ -331,8 +359,14 @@ class GeneratorEMA(keras.callbacks.Callback):
         if target is None or self.ema_generator is None:
             return
         self._refresh_statistics()
+        if not self.is_finite():
+            raise ValueError(f"the averaged generator holds non-finite values; not saved to {target}")
         with atomic_path(target) as tmp:
             self.ema_generator.save(tmp)
+
+    def is_finite(self) -> bool:
+        """Whether every weight of the averaged generator is finite."""
+        return all(np.isfinite(np.asarray(w, dtype=np.float64)).all() for w in self.ema_generator.get_weights())
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Runs the averaged generator on latent vectors ``z``."""
@@ -878,12 +912,44 @@ class CriticLandscape(keras.callbacks.Callback):
             self.draw()
 
 
+def drop_events_after(log_dir: str | os.PathLike, step: int) -> int:
+    """Removes the summaries of steps after ``step`` from the event files in ``log_dir``.
+
+    A run resumed from its checkpoint at ``step`` repeats the steps the killed
+    process had logged after it; TensorBoard would show both. Each event file
+    is rewritten (atomically) without those events.
+
+    Returns:
+        The number of events removed.
+    """
+    from tensorboard.compat.proto import event_pb2
+
+    removed = 0
+    for path in sorted(Path(log_dir).glob("events.out.tfevents.*")):
+        kept, dropped = [], 0
+        for record in tf.data.TFRecordDataset(str(path)):
+            raw = record.numpy()
+            if event_pb2.Event.FromString(raw).step > step:
+                dropped += 1
+            else:
+                kept.append(raw)
+        if dropped:
+            with atomic_path(path) as tmp:
+                with tf.io.TFRecordWriter(str(tmp)) as writer:
+                    for raw in kept:
+                        writer.write(raw)
+            removed += dropped
+    return removed
+
+
 class GANTensorBoard(keras.callbacks.Callback):
     """TensorBoard summaries for a GAN: scalars, fixed-noise sample grids, weight histograms.
 
     Writes to ``log_dir/gan`` so it can run side by side with
     ``keras.callbacks.TensorBoard(log_dir)`` (which uses ``train/`` and
-    ``validation/``). Steps are generator steps.
+    ``validation/``). Steps are generator steps. A resumed run first removes
+    what the interrupted process logged after its checkpoint
+    (``drop_events_after``), so every step appears once.
 
     Args:
         log_dir: the run's TensorBoard folder (e.g. ``runs/NAME/logs``).
@@ -917,7 +983,10 @@ class GANTensorBoard(keras.callbacks.Callback):
         self._latent = None
 
     def on_train_begin(self, logs=None):
-        self._trigger.reset(generator_step(self.model))
+        step = generator_step(self.model)
+        self._trigger.reset(step)
+        if step > 0:  # a resumed run: what was logged after its checkpoint is logged again
+            drop_events_after(self.log_dir, step)
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
         self._latent = (
             np.random.default_rng(self.seed)

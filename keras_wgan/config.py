@@ -49,6 +49,10 @@ IDENTITY_FIELDS = (
     "steps_per_epoch",
     "mixed_precision",
     "ema_decay",
+    # The sample order: --cache reads through a shuffle buffer instead of per-pass permutations.
+    "cache",
+    # The noise: each replica folds its id into the seed, so the replica count changes the draws.
+    "strategy",
 )
 
 

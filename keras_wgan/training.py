@@ -33,11 +33,12 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wgan import callbacks as cbs
-from keras_wgan import celeba, networks, variants
+from keras_wgan import celeba, faults, networks, variants
 from keras_wgan import data as data_lib
 from keras_wgan.config import ConfigError, TrainConfig
 from keras_wgan.io_utils import atomic_path, atomic_write_text
 from keras_wgan.models import GAN
+from keras_wgan.run_lock import RunFolderInUse, RunLock
 from keras_wgan.schedule import StepTrigger
 
 STATE_FILE = "state.weights.h5"
@@ -154,15 +155,17 @@ def plan_steps(config: TrainConfig) -> tuple[int, int]:
 
 # -------------------------------------------------------------- callbacks
 class RunCheckpoint(keras.callbacks.Callback):
-    """Atomic resume checkpoints of the whole GAN state.
+    """Atomic resume checkpoints of the whole GAN state, of finite weights only.
 
-    Writes ``backup/state.weights.h5`` (networks, optimizers, RNG; the
-    generator optimizer's iteration counter is the step) through a temporary
-    file and a rename, so a crash during the write leaves the previous
-    checkpoint intact, then ``backup/state.json`` with the step for people,
-    then the run's averaged generator if it keeps one, so that a resumed run
-    restores the average of the same step. A checkpoint is only written while
-    all logged metrics are finite.
+    A checkpoint is three writes, each through a temporary file and a rename:
+    the run's averaged generator if it keeps one (``backup/ema_XXXXXXXX.keras``,
+    named by its step), then ``backup/state.weights.h5`` (networks, optimizers,
+    RNG, the model's generator-step counter), then ``backup/state.json``, the
+    commit point, which names the step and the averaged generator of that same
+    step. A kill at any moment leaves the previous checkpoint whole and
+    consistent; averages of older steps are removed after the commit. Nothing
+    is written while any weight or optimizer variable is non-finite (the logged
+    losses are computed before the update, so they cannot tell).
 
     Args:
         backup_dir: the folder.
@@ -178,24 +181,41 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.every_n_steps = every_n_steps
         self.ema = ema
         self.last_step = -1
+        self.refused_steps: list[int] = []
         self._trigger = StepTrigger(every_n_steps)
 
     @property
     def path(self) -> Path:
         return self.backup_dir / STATE_FILE
 
+    def ema_path(self, step: int) -> Path:
+        """Where the averaged generator of the checkpoint at ``step`` lives."""
+        return self.backup_dir / f"ema_{step:08d}.keras"
+
+    def read_state(self) -> dict:
+        """The committed ``state.json`` ({} when there is none or it is unreadable)."""
+        try:
+            return json.loads((self.backup_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
     def save(self, logs: dict | None = None) -> None:
-        if logs and not all(np.isfinite(float(v)) for v in logs.values() if np.ndim(v) == 0):
-            return
         step = cbs.generator_step(self.model)
         if step == self.last_step:
             return
+        if not self.model.state_is_finite():
+            self.refused_steps.append(step)
+            return
+        info = {"step": step, "critic_step": step * self.model.n_critic, "time": time.time()}
+        if self.ema is not None and self.ema.ema_generator is not None:
+            self.ema.save(self.ema_path(step))
+            info["ema"] = self.ema_path(step).name
         with atomic_path(self.path) as tmp:
             self.model.save_weights(tmp)
-        info = {"step": step, "critic_step": step * self.model.n_critic, "time": time.time()}
         atomic_write_text(self.backup_dir / "state.json", json.dumps(info) + "\n")
-        if self.ema is not None:
-            self.ema.save()
+        for old in self.backup_dir.glob("ema_*.keras"):
+            if old.name != info.get("ema"):
+                old.unlink(missing_ok=True)
         self.last_step = step
 
     def on_train_begin(self, logs=None):
@@ -228,6 +248,20 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 self.failure = (key, cbs.generator_step(self.model), float(value))
                 self.model.stop_training = True
                 return
+
+
+class InjectNaN(keras.callbacks.Callback):
+    """Fault injection (``KERAS_WGAN_FAULT_NAN_AT_STEP``): NaN in the generator after a given step."""
+
+    def __init__(self, step: int):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if cbs.generator_step(self.model) >= self.step:
+            weight = self.model.generator.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, dtype=weight.dtype))
+            self.step = 2**62  # once
 
 
 class StopAtStep(keras.callbacks.Callback):
@@ -275,7 +309,8 @@ def artifact_callbacks(
 
     Defaults: sample grid every epoch (images) or critic landscape every
     ``min(steps_per_epoch, 1000)`` steps (2D), gradient norms every
-    ``min(steps_per_epoch // 4, 250)`` steps, loss curves and TensorBoard every epoch.
+    ``min(steps_per_epoch // 4, 250)`` steps, loss curves every epoch, TensorBoard scalars
+    every ``min(steps_per_epoch // 10, 100)`` steps and at epoch ends.
 
     Args:
         config: a resolved config.
@@ -312,6 +347,7 @@ def artifact_callbacks(
         ),
         cbs.GANTensorBoard(
             run_dir / "logs",
+            every_n_steps=max(1, min(steps_per_epoch // 10, 100)),
             image_every_n_epochs=None if config.is_toy else 1,
             histograms=config.tensorboard_histograms,
             seed=config.seed,
@@ -367,6 +403,19 @@ def train(config: TrainConfig) -> Path:
         config.out = default_run_name(config)
     run_dir = Path(config.out)
     _prepare_run_dir(run_dir)
+    lock = RunLock(run_dir)
+    try:
+        lock.acquire()
+    except RunFolderInUse as err:
+        raise ConfigError(f"{err}; wait for it to finish or choose another --out") from None
+    try:
+        return _train_locked(config, run_dir)
+    finally:
+        lock.release()
+
+
+def _train_locked(config: TrainConfig, run_dir: Path) -> Path:
+    """``train`` once the run folder's lock is held."""
     resuming = _check_resume(run_dir, config)
 
     keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
@@ -413,9 +462,21 @@ def train(config: TrainConfig) -> Path:
 
     nonfinite = StopOnNonFinite()
     if config.ema_decay is not None:
-        backup.ema = cbs.GeneratorEMA(config.ema_decay, path=run_dir / "ema_generator.keras")
+        # The average of the checkpointed step, named by the committed state (a fresh copy if none).
+        saved = backup.read_state()
+        load_from = backup.ema_path(step) if step and saved.get("step") == step and saved.get("ema") else None
+        if step and load_from is None:
+            print(f"[keras_wgan] no averaged generator for step {step} in the checkpoint; it restarts", flush=True)
+        backup.ema = cbs.GeneratorEMA(
+            config.ema_decay,
+            path=run_dir / "ema_generator.keras",
+            load_from=load_from,
+            resume=load_from is not None,
+        )
     real_batch = next(iter(from_start.take(1))).numpy()
+    injected = [] if faults.nan_step() is None else [InjectNaN(faults.nan_step())]
     callbacks = [
+        *injected,
         nonfinite,
         StopAtStep(total_steps),
         *artifact_callbacks(config, run_dir, real_batch, spe, backup.ema),

@@ -348,6 +348,19 @@ class GAN(keras.Model):
             seed = seed + tf.stack([replica, tf.zeros_like(replica)])
         return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
 
+    def state_is_finite(self) -> bool:
+        """Whether every weight of both networks and every optimizer variable is finite.
+
+        A checkpoint is only worth writing when this holds: the logged losses
+        are computed before the update that may have produced a NaN.
+        """
+        variables = [*self.generator.weights, *self.critic.weights]
+        for optimizer in (self.g_optimizer, self.d_optimizer):
+            if optimizer is not None:
+                variables += list(optimizer.variables)
+        floats = [v for v in variables if "float" in str(v.dtype)]
+        return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))) for v in floats]))
+
     @contextlib.contextmanager
     def _drawing_from(self, generator: keras.random.SeedGenerator) -> Iterator[None]:
         """Within the block (at trace time), ``next_seed`` draws from ``generator``."""

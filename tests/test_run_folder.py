@@ -1,0 +1,178 @@
+"""Run-folder integrity under faults: the lock, NaN kept out of checkpoints and the average,
+kills inside writes, flags that would change a resumed run, TensorBoard without repeated steps."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_wgan import callbacks as cbs
+from keras_wgan.run_lock import RunFolderInUse, RunLock
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+TOY = ["--variant", "wgan_gp", "--dataset", "8gaussians", "--width", "16", "--batch-size", "16", "--quiet"]
+
+
+def train_cli(args, env=None, timeout=600):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        env={**ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def finite_model_file(path):
+    model = keras.saving.load_model(path, compile=False)
+    return all(np.isfinite(w).all() for w in model.get_weights())
+
+
+# -------------------------------------------------------------------- lock
+def test_second_trainer_on_a_folder_in_use_is_refused_with_the_holder_named(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    with RunLock(out):
+        result = train_cli([*TOY, "--steps", "2", "--out", str(out)])
+    assert result.returncode == 2
+    assert f"in use by process {os.getpid()}" in result.stderr and result.stderr.count("\n") == 1
+    assert not (out / "config.json").exists()  # the refused process wrote nothing
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
+    code = (
+        "import sys, time; from keras_wgan.run_lock import RunLock; RunLock(sys.argv[1]).acquire(); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=ENV)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RunFolderInUse, match=f"process {holder.pid}"):
+        RunLock(tmp_path).acquire()
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    lock = RunLock(tmp_path)
+    lock.acquire()  # the operating system released the dead process's lock
+    lock.release()
+
+
+# ------------------------------------------------------------- NaN kept out
+def test_divergence_keeps_nan_out_of_checkpoint_and_average_and_resume_uses_them(tmp_path):
+    out = tmp_path / "run"
+    args = [*TOY, "--steps", "20", "--steps-per-epoch", "10", "--checkpoint-every-steps", "4"]
+    args += ["--ema-decay", "0.9", "--out", str(out)]
+    diverged = train_cli(args, env={"KERAS_WGAN_FAULT_NAN_AT_STEP": "6"})
+    assert diverged.returncode == 3, diverged.stderr[-2000:]
+    state = json.loads((out / "backup" / "state.json").read_text())
+    assert state["step"] == 4  # step 8 was due, but its weights held NaN: refused
+    assert state["ema"] == "ema_00000004.keras"
+    assert sorted(p.name for p in (out / "backup").glob("ema_*.keras")) == ["ema_00000004.keras"]
+    assert finite_model_file(out / "backup" / "ema_00000004.keras")
+    assert finite_model_file(out / "ema_generator.keras")  # the average never took the NaN steps in
+
+    resumed = train_cli(args)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming at generator step 4" in resumed.stdout and "restarts" not in resumed.stdout
+    assert json.loads((out / "backup" / "state.json").read_text())["step"] == 20
+    assert finite_model_file(out / "gan.keras") and finite_model_file(out / "ema_generator.keras")
+
+
+def test_checkpoint_refuses_non_finite_weights(tmp_path, tiny_mlp_pair):
+    from keras_wgan import WGANGP
+    from keras_wgan.training import RunCheckpoint
+
+    g, c = tiny_mlp_pair()
+    model = WGANGP(g, c, seed=0)
+    model.compile()
+    backup = RunCheckpoint(tmp_path / "backup")
+    backup.set_model(model)
+    model.generator_iterations.assign(3)
+    backup.save()
+    assert json.loads((tmp_path / "backup" / "state.json").read_text())["step"] == 3
+    model.generator_iterations.assign(4)
+    kernel = model.critic.trainable_weights[0]
+    kernel.assign(np.where(np.arange(kernel.shape[-1]) == 0, np.inf, kernel.numpy()))
+    backup.save({"d_loss": 0.5})  # finite logs, non-finite weights
+    assert json.loads((tmp_path / "backup" / "state.json").read_text())["step"] == 3
+    assert backup.refused_steps == [4]
+
+
+# ------------------------------------------------------------ kill in write
+def test_kill_inside_a_checkpoint_write_then_resume_ends_exactly(tmp_path):
+    out = tmp_path / "run"
+    args = [*TOY, "--steps", "12", "--steps-per-epoch", "4", "--checkpoint-every-steps", "2", "--out", str(out)]
+    killed = train_cli(args, env={"KERAS_WGAN_FAULT_KILL_IN_WRITE": "9"})
+    assert killed.returncode == -signal.SIGKILL
+    assert list(out.rglob(".*.tmp-*")), "the kill should leave a half-written temporary file"
+    resumed = train_cli(args)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((out / "backup" / "state.json").read_text())["step"] == 12
+    with open(out / "history.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [4, 8, 12]
+
+
+# --------------------------------------------------- flags that change a run
+@pytest.mark.parametrize(("flag", "named"), [(["--cache"], "cache=True"), (["--strategy", "mirrored"], "strategy=")])
+def test_resume_refuses_flags_that_change_the_sample_order_or_noise(tmp_path, flag, named):
+    out = tmp_path / "run"
+    digits = ["--variant", "dcgan", "--dataset", "digits", "--width", "4", "--batch-size", "8", "--quiet"]
+    first = train_cli([*digits, "--steps", "1", "--out", str(out)])
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = train_cli([*digits, "--steps", "2", *flag, "--out", str(out)])
+    assert again.returncode == 2 and "conflicts with the run" in again.stderr and named in again.stderr
+
+
+# ------------------------------------------------------------ TensorBoard
+def _scalar_steps(log_dir):
+    from tensorboard.compat.proto import event_pb2
+
+    steps = []
+    for path in sorted(Path(log_dir).glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = event_pb2.Event.FromString(record.numpy())
+            steps += [(v.tag, event.step) for v in event.summary.value]
+    return steps
+
+
+def test_drop_events_after_a_step(tmp_path):
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        for step in range(1, 11):
+            tf.summary.scalar("x", float(step), step=step)
+    writer.close()
+    assert cbs.drop_events_after(tmp_path, 6) == 4
+    assert [s for _, s in _scalar_steps(tmp_path)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_resumed_run_logs_every_step_once_to_tensorboard(tmp_path):
+    out = tmp_path / "run"
+    args = [*TOY, "--steps", "40", "--steps-per-epoch", "20", "--checkpoint-every-steps", "10", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], env=ENV)
+    state = out / "backup" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            if json.loads(state.read_text())["step"] >= 10:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    time.sleep(1.0)  # let it log past the checkpoint
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert json.loads(state.read_text())["step"] < 40, "the run finished before it could be killed"
+    resumed = train_cli(args)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    steps = _scalar_steps(out / "logs" / "gan")
+    batch = [s for tag, s in steps if tag == "batch_d_loss"]
+    assert batch == sorted(set(batch)) and batch[-1] == 40  # every 2 steps (20 // 10), none twice
+    assert batch == list(range(2, 41, 2))
