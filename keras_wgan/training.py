@@ -51,8 +51,11 @@ class TrainingDiverged(RuntimeError):
 # ----------------------------------------------------------------- building
 def default_run_name(config: TrainConfig) -> str:
     """``runs/<variant>_<dataset>_<YYYYmmdd-HHMMSS>``."""
-    dataset = config.dataset.replace("folder:", "folder_").strip("/").replace("/", "_").replace(":", "_")
-    return str(Path("runs") / f"{config.variant}_{dataset[-40:]}_{time.strftime('%Y%m%d-%H%M%S')}")
+    dataset = config.dataset
+    if dataset.startswith("folder:"):  # the folder's own name: folder_img_align_celeba
+        dataset = "folder_" + (Path(dataset[len("folder:") :].rstrip("/")).name or "root")
+    dataset = dataset.replace("/", "_").replace(":", "_")[:40]
+    return str(Path("runs") / f"{config.variant}_{dataset}_{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:

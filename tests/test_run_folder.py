@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import kill_after_checkpoint
 
 from keras_wgan import callbacks as cbs
 from keras_wgan.run_lock import RunFolderInUse, RunLock
@@ -158,17 +158,7 @@ def test_resumed_run_logs_every_step_once_to_tensorboard(tmp_path):
     args = [*TOY, "--steps", "40", "--steps-per-epoch", "20", "--checkpoint-every-steps", "10", "--out", str(out)]
     proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], env=ENV)
     state = out / "backup" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            if json.loads(state.read_text())["step"] >= 10:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.02)
-    time.sleep(1.0)  # let it log past the checkpoint
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    kill_after_checkpoint(proc, state, 10, linger=1.0)  # let it log past the checkpoint
     assert json.loads(state.read_text())["step"] < 40, "the run finished before it could be killed"
     resumed = train_cli(args)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -176,3 +166,12 @@ def test_resumed_run_logs_every_step_once_to_tensorboard(tmp_path):
     batch = [s for tag, s in steps if tag == "batch_d_loss"]
     assert batch == sorted(set(batch)) and batch[-1] == 40  # every 2 steps (20 // 10), none twice
     assert batch == list(range(2, 41, 2))
+
+
+def test_default_run_name_of_a_folder_dataset_keeps_the_folder_name():
+    from keras_wgan.config import TrainConfig
+    from keras_wgan.training import default_run_name
+
+    name = Path(default_run_name(TrainConfig(variant="wgan_gp", dataset="folder:/data/faces/img_align_celeba/"))).name
+    assert name.startswith("wgan_gp_folder_img_align_celeba_")
+    assert Path(default_run_name(TrainConfig(variant="dcgan", dataset="digits"))).name.startswith("dcgan_digits_")

@@ -4,15 +4,14 @@ import csv
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers import kill_after_checkpoint
 from PIL import Image
 
 import keras_wgan  # noqa: F401  (registers the classes for load_model)
@@ -167,17 +166,7 @@ def test_sigkill_and_resume_matches_an_uninterrupted_run(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     state = killed / "backup" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            if json.loads(state.read_text())["step"] >= 8:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    killed_at = json.loads(state.read_text())["step"]
+    killed_at = kill_after_checkpoint(proc, state, 8)
     assert 8 <= killed_at < 24, "the run finished before it could be killed"
     # A checkpoint write cut short by the kill leaves only a temporary file, which resume ignores.
     (killed / "backup" / ".tmp-99999.weights.h5").write_bytes(b"partial garbage")

@@ -4,10 +4,8 @@ validation that leaves training alone, the float16 penalty."""
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import kill_after_checkpoint
 
 import keras_wgan
 from keras_wgan import callbacks as cbs
@@ -136,17 +135,7 @@ def test_cli_mixed_precision_kill_and_resume_keeps_the_step_count(tmp_path):
     args += ["--steps", "24", "--steps-per-epoch", "8", "--checkpoint-every-steps", "4", "--out", str(out)]
     proc = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / "backup" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            if json.loads(state.read_text())["step"] >= 8:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    killed_at = json.loads(state.read_text())["step"]
+    killed_at = kill_after_checkpoint(proc, state, 8)
     assert 8 <= killed_at < 24, "the run finished before it could be killed"
     resumed = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
