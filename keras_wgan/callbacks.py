@@ -985,8 +985,9 @@ class GANTensorBoard(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         step = generator_step(self.model)
         self._trigger.reset(step)
-        if step > 0:  # a resumed run: what was logged after its checkpoint is logged again
-            drop_events_after(self.log_dir, step)
+        # A resumed run logs again what a killed one logged after its checkpoint (or, killed
+        # before its first checkpoint, after step 0).
+        drop_events_after(self.log_dir, step)
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
         self._latent = (
             np.random.default_rng(self.seed)

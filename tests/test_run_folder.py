@@ -175,3 +175,20 @@ def test_default_run_name_of_a_folder_dataset_keeps_the_folder_name():
     name = Path(default_run_name(TrainConfig(variant="wgan_gp", dataset="folder:/data/faces/img_align_celeba/"))).name
     assert name.startswith("wgan_gp_folder_img_align_celeba_")
     assert Path(default_run_name(TrainConfig(variant="dcgan", dataset="digits"))).name.startswith("dcgan_digits_")
+
+
+def test_a_run_killed_before_its_first_checkpoint_leaves_no_tensorboard_points(tmp_path, tiny_mlp_pair):
+    from keras_wgan import WGANGP
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "gan"))
+    with writer.as_default():
+        for step in (2, 4):  # logged by a process killed before it checkpointed
+            tf.summary.scalar("batch_d_loss", 1.0, step=step)
+    writer.close()
+    model = WGANGP(*tiny_mlp_pair(), seed=0)
+    model.compile()
+    board = cbs.GANTensorBoard(tmp_path, image_every_n_epochs=None)
+    board.set_model(model)
+    board.on_train_begin()  # the run starts again at step 0
+    board.on_train_end()
+    assert _scalar_steps(tmp_path / "gan") == []
