@@ -99,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jit-compile", type=_bool, default=False, help="XLA (default false; slower on this CPU)")
     g.add_argument("--steps-per-execution", type=int, default=1, help="train steps per tf.function call")
     g.add_argument("--mixed-precision", default="off", help="off, mixed_float16 or mixed_bfloat16")
-    g.add_argument("--strategy", default="default", help="default, mirrored or multiworker (uses TF_CONFIG)")
+    g.add_argument(
+        "--strategy",
+        default="default",
+        help="default, mirrored (all local GPUs) or multiworker (the cluster in TF_CONFIG; "
+        "the same command on every host, worker 0 writes the run folder)",
+    )
     g.add_argument(
         "--cpu-replicas",
         type=int,
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from keras_wgan.config import ConfigError, TrainConfig
     from keras_wgan.data import DatasetError
-    from keras_wgan.training import TrainingDiverged, train
+    from keras_wgan.training import TrainingDiverged, WorkerLost, train
 
     values = vars(args).copy()
     values.pop("cpu_replicas")
@@ -180,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as err:
         sys.stderr.write(f"train.py: {err}\n")
         return 3
+    except WorkerLost as err:
+        sys.stderr.write(f"train.py: {err}\n")
+        return 4
     except KeyboardInterrupt:
         sys.stderr.write("train.py: interrupted; run the same command again to resume from the last checkpoint\n")
         return 130

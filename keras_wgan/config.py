@@ -18,10 +18,13 @@ from typing import Any
 
 from keras_wgan import data as data_lib
 from keras_wgan import networks as networks_lib
+from keras_wgan.distribute import STRATEGIES
+from keras_wgan.errors import ConfigError
 from keras_wgan.io_utils import atomic_write_text
 
+__all__ = ["ConfigError", "TrainConfig"]
+
 MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("default", "mirrored", "multiworker")
 VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
 
 #: Fields that define the model and the data: a resumed run must not change them.
@@ -54,10 +57,6 @@ IDENTITY_FIELDS = (
     # The noise: each replica folds its id into the seed, so the replica count changes the draws.
     "strategy",
 )
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names it."""
 
 
 @dataclass

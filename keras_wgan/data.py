@@ -131,23 +131,27 @@ def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
     return (points + noise) / divisor
 
 
-def toy_dataset(name: str, batch_size: int, seed: int = 0, start_batch: int = 0) -> tf.data.Dataset:
+def toy_dataset(
+    name: str, batch_size: int, seed: int = 0, start_batch: int = 0, num_shards: int = 1, shard_index: int = 0
+) -> tf.data.Dataset:
     """An endless, seeded stream of batches of a 2D toy distribution.
 
     Args:
         name: ``8gaussians``, ``25gaussians`` or ``swissroll``.
-        batch_size: points per batch.
+        batch_size: points per batch (of all shards together).
         seed: the stream's seed; batch ``k`` depends only on (seed, k).
         start_batch: index of the first batch (to resume a stream).
+        num_shards, shard_index: keep points ``shard_index, shard_index +
+            num_shards, ...`` of each batch (one replica's share).
 
     Returns:
-        A dataset of float32 tensors ``(batch_size, 2)``.
+        A dataset of float32 tensors ``(batch_size // num_shards, 2)``.
     """
     if name not in TOY_DATASETS:
         raise DatasetError(f"Unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}.")
 
     def make(k):
-        return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))
+        return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))[shard_index::num_shards]
 
     ds = tf.data.Dataset.counter(start=start_batch).map(make, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
@@ -293,8 +297,25 @@ def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
     return scan
 
 
-def _finish(ds: tf.data.Dataset, batch: int) -> tf.data.Dataset:
-    return ds.batch(batch, drop_remainder=True, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+@dataclass(frozen=True)
+class Shard:
+    """One replica's share of a sample stream: samples ``index, index + count, ...``.
+
+    Taken before anything is decoded; the shard's batches hold ``1 / count``
+    of the samples of a batch, so the shards' batches of one step together are
+    the batch of a single process.
+    """
+
+    count: int = 1
+    index: int = 0
+
+    def take(self, ds: tf.data.Dataset) -> tf.data.Dataset:
+        """The shard's samples of a stream of single samples."""
+        return ds if self.count == 1 else ds.shard(self.count, self.index)
+
+
+def _finish(ds: tf.data.Dataset, batch: int, shard: Shard = Shard()) -> tf.data.Dataset:
+    return ds.batch(batch // shard.count, drop_remainder=True, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
 def _check_enough(count: int, batch: int) -> None:
@@ -327,6 +348,7 @@ def _table_pipeline(
     shuffle: bool,
     repeat: bool,
     start_sample: int,
+    shard: Shard = Shard(),
 ) -> tf.data.Dataset:
     """Pipeline over an indexable table of elements (file paths or decoded images)."""
     count = len(table)
@@ -335,11 +357,11 @@ def _table_pipeline(
     if repeat and not cache:
         # Each pass is an explicit seeded permutation, so the stream can start anywhere
         # (resume) by skipping indices, without decoding what is skipped.
-        idx = _epoch_permutations(count, seed, shuffle, start_sample)
+        idx = shard.take(_epoch_permutations(count, seed, shuffle, start_sample))
         ds = idx.map(lambda i: load(tf.gather(table, i)), num_parallel_calls=AUTOTUNE).ignore_errors()
-        return _finish(ds, batch)
+        return _finish(ds, batch, shard)
     return _stream_pipeline(
-        tf.data.Dataset.from_tensor_slices(table), count, load, batch, seed, cache, shuffle, repeat, start_sample
+        tf.data.Dataset.from_tensor_slices(table), count, load, batch, seed, cache, shuffle, repeat, start_sample, shard
     )
 
 
@@ -353,6 +375,7 @@ def _stream_pipeline(
     shuffle: bool,
     repeat: bool,
     start_sample: int,
+    shard: Shard = Shard(),
 ) -> tf.data.Dataset:
     """Pipeline over a dataset of raw elements that can only be read in order."""
     _check_enough(count, batch)
@@ -363,13 +386,14 @@ def _stream_pipeline(
             ds = ds.shuffle(min(count, 20000), seed=seed, reshuffle_each_iteration=True)
         if repeat:
             ds = ds.repeat().skip(start_sample)
+        ds = shard.take(ds)
     else:
         if shuffle:
             source = source.shuffle(min(count, 200_000), seed=seed, reshuffle_each_iteration=True)
         if repeat:
             source = source.repeat().skip(start_sample)
-        ds = source.map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
-    return _finish(ds, batch)
+        ds = shard.take(source).map(load, num_parallel_calls=AUTOTUNE).ignore_errors()
+    return _finish(ds, batch, shard)
 
 
 def folder_dataset(
@@ -384,6 +408,7 @@ def folder_dataset(
     shuffle: bool = True,
     repeat: bool = False,
     start_sample: int = 0,
+    shard: Shard = Shard(),
 ) -> tf.data.Dataset:
     """Every readable image under ``path``, cropped, resized, in [-1, 1].
 
@@ -403,9 +428,10 @@ def folder_dataset(
         shuffle: shuffle (seeded) every epoch.
         repeat: an endless stream of passes (each a fresh seeded permutation).
         start_sample: with ``repeat``, the position in the stream to start at.
+        shard: one replica's share of the samples (all of them by default).
 
     Returns:
-        A dataset of float32 ``(batch_size, image_size, image_size, channels)``:
+        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``:
         one pass (finite) or endless with ``repeat``.
     """
     scan = scan_folder(path)
@@ -422,7 +448,7 @@ def folder_dataset(
     def load(p):
         return preprocess_image(_decode_file(p), image_size, channels, crop)
 
-    return _table_pipeline(np.array(scan.good), load, batch_size, seed, cache, shuffle, repeat, start_sample)
+    return _table_pipeline(np.array(scan.good), load, batch_size, seed, cache, shuffle, repeat, start_sample, shard)
 
 
 def digits_images(image_size: int = 32, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -455,6 +481,7 @@ def digits_dataset(
     shuffle: bool = True,
     repeat: bool = False,
     start_sample: int = 0,
+    shard: Shard = Shard(),
 ) -> tf.data.Dataset:
     """The bundled digits, reshuffled each epoch (one epoch = one pass).
 
@@ -466,12 +493,13 @@ def digits_dataset(
         shuffle: shuffle every epoch.
         repeat: an endless stream of passes.
         start_sample: with ``repeat``, the position in the stream to start at.
+        shard: one replica's share of the samples (all of them by default).
 
     Returns:
-        A dataset of float32 ``(batch_size, image_size, image_size, channels)``.
+        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``.
     """
     images, _ = digits_images(image_size, channels)
-    return _table_pipeline(images, lambda x: x, batch_size, seed, False, shuffle, repeat, start_sample)
+    return _table_pipeline(images, lambda x: x, batch_size, seed, False, shuffle, repeat, start_sample, shard)
 
 
 #: Encoded images shuffled together inside one pass over TFRecord files (about 30 MB of CelebA JPEGs).
@@ -527,6 +555,7 @@ def celeba_dataset(
     shuffle: bool = True,
     repeat: bool = False,
     start_sample: int = 0,
+    shard: Shard = Shard(),
 ) -> tf.data.Dataset:
     """CelebA aligned faces from tensorflow-datasets, center-cropped and resized.
 
@@ -548,9 +577,11 @@ def celeba_dataset(
         shuffle: shuffle every pass.
         repeat: an endless stream of passes.
         start_sample: with ``repeat``, the position in the stream to start at.
+        shard: one replica's share of the samples (all of them by default):
+            every worker reads the records and keeps its share before decoding.
 
     Returns:
-        A dataset of float32 ``(batch_size, image_size, image_size, channels)``.
+        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``.
 
     Raises:
         DatasetError: if the data cannot be downloaded or prepared; the
@@ -566,11 +597,11 @@ def celeba_dataset(
 
     if cache:
         source = _record_pass(files, skip_t, take_t, seed, False, tf.constant(0, tf.int64))
-        return _stream_pipeline(source, count, load, batch_size, seed, cache, shuffle, repeat, start_sample)
+        return _stream_pipeline(source, count, load, batch_size, seed, cache, shuffle, repeat, start_sample, shard)
     first_pass, skip = divmod(start_sample, count) if repeat else (0, 0)
     passes = tf.data.Dataset.counter(start=first_pass) if repeat else tf.data.Dataset.range(1)
     encoded = passes.flat_map(lambda k: _record_pass(files, skip_t, take_t, seed, shuffle, k)).skip(skip)
-    return _finish(encoded.map(load, num_parallel_calls=AUTOTUNE).ignore_errors(), batch_size)
+    return _finish(shard.take(encoded).map(load, num_parallel_calls=AUTOTUNE).ignore_errors(), batch_size, shard)
 
 
 def make_dataset(
@@ -588,6 +619,8 @@ def make_dataset(
     shuffle: bool = True,
     repeat: bool = False,
     start_sample: int = 0,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ) -> tf.data.Dataset:
     """The dataset ``name`` as batches for ``GAN.fit``.
 
@@ -611,6 +644,12 @@ def make_dataset(
             is a fresh seeded permutation.
         start_sample: the position in the endless stream to start at, in
             samples (a resumed run passes ``steps_done * batch_size * n_critic``).
+        num_shards, shard_index: one replica's share of the stream for
+            distributed training: samples ``shard_index, shard_index +
+            num_shards, ...``, taken before decoding, in batches of
+            ``batch_size * n_critic / num_shards`` (which must be whole), so
+            that the shards' batches of a step together are the one-process
+            batch (``keras_wgan.distribute.distribute_stream``).
 
     Returns:
         A ``tf.data.Dataset`` of float32 batches in [-1, 1].
@@ -633,9 +672,21 @@ def make_dataset(
     if isinstance(start_sample, bool) or not isinstance(start_sample, int) or start_sample < 0:
         raise DatasetError(f"`start_sample` must be an integer >= 0. Received: start_sample={start_sample!r}")
     batch = batch_size * n_critic
-    stream = {"shuffle": shuffle, "repeat": repeat, "start_sample": start_sample}
+    if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards < 1:
+        raise DatasetError(f"`num_shards` must be a positive integer. Received: num_shards={num_shards!r}")
+    if isinstance(shard_index, bool) or not isinstance(shard_index, int) or not 0 <= shard_index < num_shards:
+        raise DatasetError(f"`shard_index` must be in [0, {num_shards}). Received: shard_index={shard_index!r}")
+    if batch % num_shards:
+        raise DatasetError(
+            f"batch_size * n_critic = {batch} samples cannot be split into {num_shards} equal shards; "
+            f"use a batch size that makes it a multiple of {num_shards}."
+        )
+    shard = Shard(num_shards, shard_index)
+    stream = {"shuffle": shuffle, "repeat": repeat, "start_sample": start_sample, "shard": shard}
     if is_toy(name):
-        return toy_dataset(name, batch, seed, start_batch=start_sample // batch)
+        return toy_dataset(
+            name, batch, seed, start_batch=start_sample // batch, num_shards=num_shards, shard_index=shard_index
+        )
     if name == "digits":
         return digits_dataset(batch, image_size, channels or 1, seed=seed, **stream)
     if name == "celeb_a":

@@ -85,7 +85,12 @@ def relativistic_standard_generator_loss(real_logits: tf.Tensor, fake_logits: tf
     return tf.reduce_mean(tf.nn.softplus(-(_flat32(fake_logits) - _flat32(real_logits))))
 
 
-def relativistic_average_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+def relativistic_average_critic_loss(
+    real_logits: tf.Tensor,
+    fake_logits: tf.Tensor,
+    real_mean: tf.Tensor | None = None,
+    fake_mean: tf.Tensor | None = None,
+) -> tf.Tensor:
     """RaGAN critic loss (the paper's equation, without the code's factor 1/2).
 
     ``L_D = -E_r[log sigmoid(C(x_r) - E_f C(x_f))] - E_f[log(1 - sigmoid(C(x_f) - E_r C(x_r)))]``
@@ -93,17 +98,26 @@ def relativistic_average_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Ten
     Args:
         real_logits: critic outputs on real samples.
         fake_logits: critic outputs on generated samples.
+        real_mean: ``E_r C(x_r)``, the average the fakes are compared with;
+            the mean of ``real_logits`` by default. Under a distribution
+            strategy pass the global-batch mean (``keras_wgan.distribute.global_mean``).
+        fake_mean: ``E_f C(x_f)``, likewise.
 
     Returns:
         Scalar float32 loss.
     """
     r, f = _flat32(real_logits), _flat32(fake_logits)
-    return tf.reduce_mean(tf.nn.softplus(-(r - tf.reduce_mean(f)))) + tf.reduce_mean(
-        tf.nn.softplus(f - tf.reduce_mean(r))
-    )
+    real_mean = tf.reduce_mean(r) if real_mean is None else tf.cast(real_mean, tf.float32)
+    fake_mean = tf.reduce_mean(f) if fake_mean is None else tf.cast(fake_mean, tf.float32)
+    return tf.reduce_mean(tf.nn.softplus(-(r - fake_mean))) + tf.reduce_mean(tf.nn.softplus(f - real_mean))
 
 
-def relativistic_average_generator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+def relativistic_average_generator_loss(
+    real_logits: tf.Tensor,
+    fake_logits: tf.Tensor,
+    real_mean: tf.Tensor | None = None,
+    fake_mean: tf.Tensor | None = None,
+) -> tf.Tensor:
     """RaGAN generator loss: the critic loss with the roles of real and fake swapped.
 
     ``L_G = -E_f[log sigmoid(C(x_f) - E_r C(x_r))] - E_r[log(1 - sigmoid(C(x_r) - E_f C(x_f)))]``
@@ -111,11 +125,13 @@ def relativistic_average_generator_loss(real_logits: tf.Tensor, fake_logits: tf.
     Args:
         real_logits: critic outputs on real samples.
         fake_logits: critic outputs on generated samples.
+        real_mean: ``E_r C(x_r)`` (default: the mean of ``real_logits``).
+        fake_mean: ``E_f C(x_f)`` (default: the mean of ``fake_logits``).
 
     Returns:
         Scalar float32 loss.
     """
-    return relativistic_average_critic_loss(fake_logits, real_logits)
+    return relativistic_average_critic_loss(fake_logits, real_logits, fake_mean, real_mean)
 
 
 def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:

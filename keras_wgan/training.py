@@ -16,6 +16,11 @@ atomically (write, then rename) at every epoch end and every
 ``checkpoint_every_steps``; the generator optimizer's iteration counter in the
 checkpoint is the step, from which the epoch and the position inside it
 follow, so a run killed at any moment restarts from its last checkpoint.
+
+With ``strategy="multiworker"`` every worker runs ``train`` with the same config;
+only the chief touches the run folder, and the others receive its checkpoint
+and plan through ``keras_wgan.distribute`` (see that module for the batch and
+data conventions).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wgan import callbacks as cbs
-from keras_wgan import celeba, faults, networks, variants
+from keras_wgan import celeba, distribute, faults, networks, variants
 from keras_wgan import data as data_lib
 from keras_wgan.config import ConfigError, TrainConfig
 from keras_wgan.io_utils import atomic_path, atomic_write_text
@@ -46,6 +51,10 @@ STATE_FILE = "state.weights.h5"
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class WorkerLost(RuntimeError):
+    """Multi-worker training stopped because a worker or its connection was lost."""
 
 
 # ----------------------------------------------------------------- building
@@ -113,21 +122,6 @@ def build_model(config: TrainConfig) -> GAN:
         steps_per_execution=config.steps_per_execution,
     )
     return model
-
-
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    """``default`` (one device), ``mirrored`` (all local GPUs, else all logical
-    CPUs) or ``multiworker`` (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``)."""
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        if tf.config.list_logical_devices("GPU"):
-            return tf.distribute.MirroredStrategy()
-        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices=cpus)
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ConfigError(f"unknown strategy {name!r}")
 
 
 def dataset_size(config: TrainConfig) -> int | None:
@@ -405,30 +399,73 @@ def train(config: TrainConfig) -> Path:
     if config.out is None:
         config.out = default_run_name(config)
     run_dir = Path(config.out)
-    _prepare_run_dir(run_dir)
-    lock = RunLock(run_dir)
+    role = distribute.worker_role(config.strategy)
+    # The strategy first: with several workers its constructor waits until the whole
+    # cluster is up, so that a chief that stops below (a conflicting resume, a run
+    # folder in use) is noticed by the others' health checks instead of never arriving.
+    strategy = distribute.make_strategy(config.strategy)
     try:
-        lock.acquire()
-    except RunFolderInUse as err:
-        raise ConfigError(f"{err}; wait for it to finish or choose another --out") from None
-    try:
-        return _train_locked(config, run_dir)
-    finally:
-        lock.release()
+        if not role.is_chief:
+            # The run folder is the chief's; this worker only computes.
+            return _train(config, run_dir, role, strategy, resuming=False)
+        _prepare_run_dir(run_dir)
+        lock = RunLock(run_dir)
+        try:
+            lock.acquire()
+        except RunFolderInUse as err:
+            raise ConfigError(f"{err}; wait for it to finish or choose another --out") from None
+        try:
+            return _train(config, run_dir, role, strategy, resuming=_check_resume(run_dir, config))
+        finally:
+            lock.release()
+    except tf.errors.OpError as err:
+        if role.count == 1:
+            raise
+        cause = _cluster_error_cause(err)
+        raise WorkerLost(
+            f"{role.description} stopped: the cluster lost a worker or its connection ({cause}). Start every "
+            "worker again with the same command (a worker that stopped on its own says why in its output); training "
+            "resumes from the chief's last checkpoint."
+        ) from None
 
 
-def _train_locked(config: TrainConfig, run_dir: Path) -> Path:
-    """``train`` once the run folder's lock is held."""
-    resuming = _check_resume(run_dir, config)
+def _cluster_error_cause(err: tf.errors.OpError) -> str:
+    """The line of a collective-op error that names what happened (its first line is often
+    only "Graph execution error:")."""
+    lines = [line.strip() for line in (err.message or "").splitlines() if line.strip()]
+    keys = ("abort", "connection", "unavailable", "peer", "deadline", "socket", "timeout")
+    named = [line for line in lines if any(k in line.lower() for k in keys)]
+    cause = (named or lines or [type(err).__name__])[0]
+    return cause if len(cause) <= 300 else cause[:297] + "..."
 
+
+def _all_variables(model: GAN) -> list:
+    """The state every worker must hold alike: weights, counters, RNG states, both optimizers."""
+    seen: dict[int, Any] = {}
+    for v in [*model.variables, *model.g_optimizer.variables, *model.d_optimizer.variables]:
+        if getattr(v, "synchronization", None) != "on_read":  # metrics stay per replica
+            seen.setdefault(id(v), v)
+    return list(seen.values())
+
+
+def _train(
+    config: TrainConfig,
+    run_dir: Path,
+    role: distribute.WorkerRole,
+    strategy: tf.distribute.Strategy,
+    resuming: bool,
+) -> Path:
+    """``train`` once the chief holds the run folder's lock (other workers write nothing)."""
+    chief = role.is_chief
     keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
 
-    strategy = make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    distribute.check_global_batch(config.batch_size, replicas)
     with strategy.scope():
         model = build_model(config)
 
-    def stream(start_sample: int) -> tf.data.Dataset:
+    def stream(start_sample: int, num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
         return data_lib.make_dataset(
             config.dataset,
             config.batch_size,
@@ -441,30 +478,44 @@ def _train_locked(config: TrainConfig, run_dir: Path) -> Path:
             cache=config.cache,
             repeat=True,
             start_sample=start_sample,
+            num_shards=num_shards,
+            shard_index=shard_index,
         )
 
     from_start = stream(0)  # loads (and checks, or prepares) the data before anything is written
     spe, total_steps = plan_steps(config)  # after the data: a prepared dataset knows its size
     config.steps_per_epoch = spe
-    total_epochs = math.ceil(total_steps / spe)
-    config.save(run_dir / "config.json")
     backup = RunCheckpoint(run_dir / "backup", config.checkpoint_every_steps or min(spe, 500))
-    if resuming and backup.path.is_file():
-        model.load_weights(backup.path)
-        if cbs.generator_step(model) == 0 and int(model.g_optimizer.iterations.numpy()) > 0:
-            # A checkpoint written before the model counted its own iterations.
-            model.generator_iterations.assign(int(model.g_optimizer.iterations.numpy()))
+    if chief:
+        config.save(run_dir / "config.json")
+        if resuming and backup.path.is_file():
+            model.load_weights(backup.path)
+            if cbs.generator_step(model) == 0 and int(model.g_optimizer.iterations.numpy()) > 0:
+                # A checkpoint written before the model counted its own iterations.
+                model.generator_iterations.assign(int(model.g_optimizer.iterations.numpy()))
+    if role.count > 1:
+        # Every worker continues from the chief's state (fresh or loaded) and plan.
+        spe, total_steps = distribute.broadcast_ints(strategy, [spe, total_steps])
+        distribute.sync_from_first_replica(strategy, _all_variables(model))
+        config.steps_per_epoch = spe
+    total_epochs = math.ceil(total_steps / spe)
     step = cbs.generator_step(model)
-    print(f"[keras_wgan] run folder: {run_dir.resolve()}", flush=True)
+    if chief:
+        print(f"[keras_wgan] run folder: {run_dir.resolve()}", flush=True)
+    else:
+        print(
+            f"[keras_wgan] {role.description}: the chief writes the run folder; this worker writes nothing", flush=True
+        )
     if step:
         print(f"[keras_wgan] resuming at generator step {step} of {total_steps}", flush=True)
     if step >= total_steps:
         print(f"[keras_wgan] nothing to do: the run already has {step} generator steps", flush=True)
-        _save_final(model, run_dir)
+        if chief:
+            _save_final(model, run_dir)
         return run_dir
 
     nonfinite = StopOnNonFinite()
-    if config.ema_decay is not None:
+    if config.ema_decay is not None and chief:
         # The average of the checkpointed step, named by the committed state (a fresh copy if none).
         saved = backup.read_state()
         load_from = backup.ema_path(step) if step and saved.get("step") == step and saved.get("ema") else None
@@ -476,16 +527,24 @@ def _train_locked(config: TrainConfig, run_dir: Path) -> Path:
             load_from=load_from,
             resume=load_from is not None,
         )
-    real_batch = next(iter(from_start.take(1))).numpy()
     injected = [] if faults.nan_step() is None else [InjectNaN(faults.nan_step())]
-    callbacks = [
-        *injected,
-        nonfinite,
-        StopAtStep(total_steps),
-        *artifact_callbacks(config, run_dir, real_batch, spe, backup.ema),
-        EpochSummary(total_epochs),
-        backup,
-    ]
+    callbacks = [*injected, nonfinite, StopAtStep(total_steps)]
+    if chief:
+        real_batch = next(iter(from_start.take(1))).numpy()
+        callbacks += artifact_callbacks(config, run_dir, real_batch, spe, backup.ema)
+    callbacks.append(EpochSummary(total_epochs))
+    if chief:
+        callbacks.append(backup)
+
+    def epoch_data(step: int, steps: int) -> tf.data.Dataset | tf.distribute.DistributedDataset:
+        """The next ``steps`` batches of the stream from generator step ``step``, one shard per replica."""
+
+        def make_shard(num_shards: int, shard_index: int) -> tf.data.Dataset:
+            start = step * config.batch_size * config.n_critic
+            source = from_start if start == 0 and num_shards == 1 else stream(start, num_shards, shard_index)
+            return source.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
+
+        return distribute.distribute_stream(strategy, make_shard)
 
     # One fit call per epoch, each on exactly the epoch's steps of the stream,
     # positioned at the current generator step. With steps_per_execution = k,
@@ -494,31 +553,29 @@ def _train_locked(config: TrainConfig, run_dir: Path) -> Path:
     # of k) and the run ends exactly at total_steps. shuffle=False: the stream is
     # shuffled already (Keras warns otherwise).
     fit_args = {"callbacks": callbacks, "verbose": config.verbose, "shuffle": False}
-    first = True
     while nonfinite.failure is None:
         step = cbs.generator_step(model)
         epoch = step // spe
         steps = min(spe - step % spe, total_steps - step)
         if steps <= 0:
             break
-        source = from_start if first and step == 0 else stream(step * config.batch_size * config.n_critic)
-        epoch_data = source.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
-        model.fit(epoch_data, initial_epoch=epoch, epochs=epoch + 1, **fit_args)
-        first = False
+        model.fit(epoch_data(step, steps), initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps, **fit_args)
         if model.stop_training:
             break
     if nonfinite.failure is not None:
         key, at, value = nonfinite.failure
         kept = f"step {backup.last_step}" if backup.last_step >= 0 else "the previous checkpoint, if any"
+        where = backup.backup_dir if chief else "the chief's run folder"
         raise TrainingDiverged(
             f"training diverged: {key} became {value} at generator step {at}; the last good checkpoint "
-            f"({kept}) is kept in {backup.backup_dir}. Lower the learning rate or change the variant."
+            f"({kept}) is kept in {where}. Lower the learning rate or change the variant."
         )
-    _save_final(model, run_dir)
-    print(
-        f"[keras_wgan] finished {cbs.generator_step(model)} generator steps; run folder: {run_dir.resolve()}",
-        flush=True,
-    )
+    if chief:
+        _save_final(model, run_dir)
+        where = f"run folder: {run_dir.resolve()}"
+    else:
+        where = f"{role.description}; the chief wrote the run folder"
+    print(f"[keras_wgan] finished {cbs.generator_step(model)} generator steps; {where}", flush=True)
     return run_dir
 
 

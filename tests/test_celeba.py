@@ -235,3 +235,14 @@ def test_cli_builds_celeba_from_the_five_files_and_trains(tmp_path, manual_files
     assert config["steps_per_epoch"] == 120  # one pass: 241 train images // 2, from the split itself
     state = json.loads((out / "backup" / "state.json").read_text())
     assert state["step"] == 3 and (out / "generator.keras").is_file()
+
+
+def test_celeba_shards_together_are_the_one_process_batches(prepared):
+    kwargs = {"batch_size": 20, "data_dir": str(prepared), "seed": 1, "repeat": True, "start_sample": 230}
+    whole = [b.numpy() for b in data.make_dataset("celeb_a", **kwargs).take(2)]  # crosses a pass boundary
+    shards = [
+        [b.numpy() for b in data.make_dataset("celeb_a", num_shards=2, shard_index=r, **kwargs).take(2)] for r in (0, 1)
+    ]
+    for step, batch in enumerate(whole):
+        for r in (0, 1):
+            np.testing.assert_array_equal(shards[r][step], batch[r::2])

@@ -218,3 +218,31 @@ def test_endless_image_stream_reshuffles_each_pass(tmp_path):
     first, second = images[:1797], images[1797:3594]
     assert {r.tobytes() for r in first} == {r.tobytes() for r in second}  # each pass holds every image once
     assert not np.array_equal(first, second)
+
+
+# ----------------------------------------------------- replica shards
+@pytest.mark.parametrize("name", ["digits", "folder", "25gaussians", "folder-cached"])
+def test_shards_together_are_the_one_process_batches(name, tmp_path, monkeypatch):
+    """Shard r of R holds samples r, r + R, ... of every one-process batch, from any start."""
+    monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
+    kwargs = {"batch_size": 3, "image_size": 32, "seed": 2, "repeat": True, "n_critic": 2, "start_sample": 5}
+    if name == "folder":
+        make_folder(tmp_path / "imgs")
+        name = f"folder:{tmp_path / 'imgs'}"
+    if name == "folder-cached":
+        name, kwargs["cache"] = "folder:" + str(tmp_path / "imgs"), True
+        make_folder(tmp_path / "imgs")
+    whole = first_batches(data.make_dataset(name, **kwargs), 3)
+    shards = [first_batches(data.make_dataset(name, num_shards=3, shard_index=r, **kwargs), 3) for r in range(3)]
+    for step, batch in enumerate(whole):
+        assert batch.shape[0] == 6
+        for r in range(3):
+            assert shards[r][step].shape[0] == 2
+            np.testing.assert_array_equal(shards[r][step], batch[r::3])
+
+
+def test_shards_must_split_the_batch_evenly():
+    with pytest.raises(data.DatasetError, match="cannot be split into 4 equal shards"):
+        data.make_dataset("25gaussians", batch_size=5, n_critic=2, num_shards=4)
+    with pytest.raises(data.DatasetError, match="shard_index"):
+        data.make_dataset("25gaussians", batch_size=4, num_shards=2, shard_index=2)

@@ -1,10 +1,17 @@
-"""MirroredStrategy on two logical CPU devices: same first update as one device, CLI trains."""
+"""MirroredStrategy on two logical CPU devices: same first update as one device (WGAN-GP, RaGAN),
+replica shards, the chief's broadcast, TF_CONFIG roles, the CLI (multi-worker: test_multiworker.py)."""
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from keras_wgan import distribute
+from keras_wgan.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
@@ -47,6 +54,45 @@ SCRIPT = textwrap.dedent(
     moved = min(np.abs(single[0] - w0).max(), np.abs(single[-1] - 1.0).max())  # critic kernel, generator bias
     assert moved > 1e-3, moved
     print("same update", moved)
+
+    # RaGAN compares each sample with the mean of the other set over the global batch:
+    # with halves of different means, per-replica averages would give another update.
+    real = np.sort(real, axis=0)
+    real[8:] += 3.0
+    def build_ragan():
+        model = build()
+        return keras_wgan.RaGAN(model.generator, model.critic, n_critic=1, seed=0)
+    def ragan_step(model):
+        model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+        return one_step(model)
+    single = ragan_step(build_ragan())
+    with strategy.scope():
+        mirrored = ragan_step(build_ragan())
+    for a, b in zip(single, mirrored):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    print("same ragan update")
+
+    # distribute_stream: replica r gets shard r of each step.
+    from keras_wgan import data, distribute
+    def shard(count, index):
+        return data.make_dataset("8gaussians", 4, n_critic=2, seed=5, num_shards=count, shard_index=index)
+    step = next(iter(distribute.distribute_stream(strategy, shard)))
+    whole = next(iter(shard(1, 0))).numpy()
+    parts = [t.numpy() for t in strategy.experimental_local_results(step)]
+    np.testing.assert_array_equal(parts[0], whole[0::2])
+    np.testing.assert_array_equal(parts[1], whole[1::2])
+    print("replica shards")
+
+    # sync_from_first_replica: every copy takes replica 0's value (floats and 64-bit counters).
+    with strategy.scope():
+        w = tf.Variable([1.0, 2.0])
+        n = tf.Variable(0, dtype=tf.int64)
+    w.values[1].assign([7.0, 8.0])
+    n.values[0].assign(2**40 + 3)
+    distribute.sync_from_first_replica(strategy, [w, n])
+    assert [v.numpy().tolist() for v in w.values] == [[1.0, 2.0], [1.0, 2.0]]
+    assert [int(v.numpy()) for v in n.values] == [2**40 + 3, 2**40 + 3]
+    print("synced")
     """
 )
 
@@ -54,7 +100,8 @@ SCRIPT = textwrap.dedent(
 def test_mirrored_first_step_equals_single_device():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "same update" in result.stdout
+    for line in ("same update", "same ragan update", "replica shards", "synced"):
+        assert line in result.stdout
 
 
 def test_cli_trains_under_mirrored_strategy(tmp_path):
@@ -88,3 +135,47 @@ def test_cli_trains_under_mirrored_strategy(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "m" / "generator.keras").is_file()
     assert "finished 3 generator steps" in result.stdout
+
+
+def test_batch_the_replicas_cannot_split_is_refused(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--cpu-replicas", "2", "--strategy", "mirrored"]
+        + ["--dataset", "25gaussians", "--width", "16", "--batch-size", "15", "--steps", "2", "--quiet"]
+        + ["--out", str(tmp_path / "odd")],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "--batch-size 15 does not split evenly over 2 replicas" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("tf_config", "role"),
+    [
+        ({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}, (0, 2, True)),
+        ({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}, (1, 2, False)),
+        ({"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}, (0, 2, True)),
+        ({"cluster": {"chief": ["c:0"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}, (1, 2, False)),
+    ],
+)
+def test_worker_role_from_tf_config(tf_config, role):
+    got = distribute.worker_role("multiworker", {"TF_CONFIG": json.dumps(tf_config)})
+    assert (got.index, got.count, got.is_chief) == role
+    assert distribute.worker_role("mirrored", {"TF_CONFIG": json.dumps(tf_config)}).count == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "TF_CONFIG must be JSON"),
+        ('{"cluster": {"worker": ["a:1"]}}', "TF_CONFIG must be JSON"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}', "task index 3 is not in"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "does not train"),
+    ],
+)
+def test_bad_tf_config_is_named(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        distribute.worker_role("multiworker", {"TF_CONFIG": raw})

@@ -38,13 +38,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan import losses
-
-
-def _replica_scale() -> float:
-    """1 / number of replicas: Keras sums gradients over replicas, so per-replica
-    batch means must be divided by it to give the global-batch mean."""
-    return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+from keras_wgan import distribute, losses
 
 
 def batch_size_of(x: tf.Tensor) -> int | tf.Tensor:
@@ -407,7 +401,7 @@ class GAN(keras.Model):
         fake = self.generator(self.sample_latent(batch_size_of(real)), training=True)
         with tf.GradientTape() as tape:
             terms = self.critic_objective(real, fake, training=True)
-            scaled = self.d_optimizer.scale_loss(terms["d_loss"] * _replica_scale())
+            scaled = self.d_optimizer.scale_loss(terms["d_loss"] * distribute.replica_scale())
         variables = self.critic.trainable_variables
         self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
         self._update_critic_metrics(terms)
@@ -418,7 +412,7 @@ class GAN(keras.Model):
             fake_out = self.critic(self.generator(z, training=True), training=True)
             real_out = self.critic(real, training=True) if self.uses_real_in_generator_loss else None
             loss = self.generator_loss(real_out, fake_out)
-            scaled = self.g_optimizer.scale_loss(loss * _replica_scale())
+            scaled = self.g_optimizer.scale_loss(loss * distribute.replica_scale())
         variables = self.generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
         self.g_loss_tracker.update_state(loss)
@@ -439,6 +433,14 @@ class GAN(keras.Model):
         if static is not None:
             # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
             self._iteration(real, static // self.n_critic)
+        elif tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            # Several replicas (a multi-worker input pipeline loses the static batch size):
+            # no tf.cond around the updates, whose gradient all-reduce cannot run inside
+            # one; instead every replica must hold the same number of samples.
+            size = tf.shape(real)[0]
+            with tf.control_dependencies([distribute.assert_equal_batches(size, minimum=self.n_critic)]):
+                real = tf.identity(real)
+            self._iteration(real, size // self.n_critic)
         else:
             # A batch of unknown size (NumPy input whose last batch is partial): each
             # critic update takes floor(n / n_critic) samples; a batch too small for
@@ -453,7 +455,20 @@ class GAN(keras.Model):
                 )
             per_step = tf.shape(real)[0] // self.n_critic
             tf.cond(per_step > 0, lambda: self._iteration(real, per_step), lambda: tf.constant(False))
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
+
+    def _logs(self) -> dict[str, tf.Tensor]:
+        """The metrics' results for ``fit``'s logs.
+
+        Across several workers Keras 3 averages the replicas' logs with
+        ``strategy.reduce("MEAN", value, axis=0)``, which fails on scalars
+        ("Invalid reduction dimension 0 for input with 0 dimensions"), so
+        there each value is given as a vector of one element.
+        """
+        logs = {m.name: m.result() for m in self.metrics}
+        if distribute.in_multi_worker_mode():
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def _iteration(self, real: tf.Tensor, per_step: int | tf.Tensor) -> tf.Tensor:
         """``n_critic`` critic updates on disjoint chunks of ``per_step`` samples, then one generator update."""
@@ -473,7 +488,7 @@ class GAN(keras.Model):
             self._update_critic_metrics(self.critic_objective(real, fake, training=False))
         real_out = self.critic(real, training=False) if self.uses_real_in_generator_loss else None
         self.g_loss_tracker.update_state(self.generator_loss(real_out, self.critic(fake, training=False)))
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
 
     # ------------------------------------------------------------ sampling
     def generate(

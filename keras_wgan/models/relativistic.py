@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_wgan import losses
+from keras_wgan import distribute, losses
 from keras_wgan.models.gan import GAN
 
 
@@ -38,7 +38,9 @@ class RaGAN(GAN):
     output of the other set, ``sigmoid(C(x_r) - E[C(x_f)])``.
 
     Losses: ``keras_wgan.losses.relativistic_average_critic_loss`` and
-    ``relativistic_average_generator_loss``.
+    ``relativistic_average_generator_loss``. The averages are over the global
+    batch: under a strategy with several replicas they are all-reduced, so
+    every replica compares its samples with the same two means.
 
     Args: see ``keras_wgan.models.GAN``.
     """
@@ -46,7 +48,9 @@ class RaGAN(GAN):
     uses_real_in_generator_loss = True
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
-        return losses.relativistic_average_critic_loss(real_out, fake_out)
+        means = distribute.global_mean(real_out), distribute.global_mean(fake_out)
+        return losses.relativistic_average_critic_loss(real_out, fake_out, *means)
 
     def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
-        return losses.relativistic_average_generator_loss(real_out, fake_out)
+        means = distribute.global_mean(real_out), distribute.global_mean(fake_out)
+        return losses.relativistic_average_generator_loss(real_out, fake_out, *means)
