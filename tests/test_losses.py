@@ -52,6 +52,17 @@ def test_relativistic_average_losses():
     assert float(losses.relativistic_average_generator_loss(REAL, FAKE)) == pytest.approx(g, rel=1e-6)
 
 
+def test_relativistic_average_losses_with_given_means():
+    # Under a strategy the means are the global batch's: here 0.3 and -0.7, not the batch's own.
+    r, f = REAL.ravel().astype("float64"), FAKE.ravel().astype("float64")
+    d = -np.mean(log_sigmoid(r - (-0.7))) - np.mean(log1m_sigmoid(f - 0.3))
+    g = -np.mean(log_sigmoid(f - 0.3)) - np.mean(log1m_sigmoid(r - (-0.7)))
+    got_d = losses.relativistic_average_critic_loss(REAL, FAKE, real_mean=0.3, fake_mean=-0.7)
+    got_g = losses.relativistic_average_generator_loss(REAL, FAKE, real_mean=0.3, fake_mean=-0.7)
+    assert float(got_d) == pytest.approx(d, rel=1e-6)
+    assert float(got_g) == pytest.approx(g, rel=1e-6)
+
+
 def test_wasserstein_losses_and_estimate():
     # mean(REAL) = 1.125, mean(FAKE) = -0.25, by hand.
     assert float(losses.wasserstein_critic_loss(REAL, FAKE)) == pytest.approx(-0.25 - 1.125)
