@@ -109,24 +109,52 @@ def polynomial_mmd2_unbiased(x: np.ndarray, y: np.ndarray, degree: int = 3, coef
     return float(term_x + term_y - 2.0 * kxy.mean())
 
 
+#: Samples per KID subset (Binkowski et al. 2018 use 1000).
+KID_SUBSET_SIZE = 1000
+
+
+def kid_subset_size(subset_size: int, n_real: int, n_fake: int) -> int:
+    """The subset size KID uses: ``subset_size``, lowered to the smaller set's size.
+
+    Raises:
+        ValueError: a set holds fewer than 2 samples (the unbiased estimate needs pairs).
+    """
+    if min(n_real, n_fake) < 2:
+        raise ValueError(f"KID needs at least 2 samples in each set; got {n_real} real and {n_fake} generated.")
+    if subset_size < 2:
+        raise ValueError(f"The KID subset size must be >= 2. Received: subset_size={subset_size}")
+    return min(subset_size, n_real, n_fake)
+
+
 def kernel_inception_distance(
-    real: np.ndarray, fake: np.ndarray, n_subsets: int = 100, subset_size: int = 1000, seed: int = 0
+    real: np.ndarray, fake: np.ndarray, n_subsets: int = 100, subset_size: int = KID_SUBSET_SIZE, seed: int = 0
 ) -> tuple[float, float]:
-    """KID: mean and std of the unbiased polynomial MMD^2 over random subsets.
+    """KID (Binkowski et al. 2018): mean and std of the unbiased polynomial MMD^2 over random subsets.
+
+    With fewer samples than ``subset_size`` in a set, the subsets take the
+    smaller set's size (``kid_subset_size``, reported by ``evaluate.py`` as
+    ``kid_subset_size``) and a warning says so; KIDs computed with different
+    subset sizes are comparable in expectation (the estimate is unbiased) but
+    not in spread.
 
     Args:
         real, fake: feature matrices.
         n_subsets: number of random subset pairs.
-        subset_size: samples per subset (clamped to the smaller set).
+        subset_size: samples per subset (1000, the paper's).
         seed: subset sampling seed.
 
     Returns:
         ``(mean, std)``.
+
+    Raises:
+        ValueError: a set holds fewer than 2 samples.
     """
     rng = np.random.default_rng(seed)
-    size = min(subset_size, len(real), len(fake))
-    if size < 2:
-        raise ValueError("KID needs at least 2 samples per set.")
+    size = kid_subset_size(subset_size, len(real), len(fake))
+    if size < subset_size:
+        warnings.warn(
+            f"KID: subsets of {size} samples instead of {subset_size} (the smaller set has {size}).", stacklevel=2
+        )
     values = [
         polynomial_mmd2_unbiased(
             real[rng.choice(len(real), size, replace=False)], fake[rng.choice(len(fake), size, replace=False)]

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +212,10 @@ def evaluate_run(
         if "fid" in metrics:
             results["fid"] = ev.fid_from_features(real_pool, fake_pool)
         if "kid" in metrics:
-            results["kid"], results["kid_std"] = ev.kernel_inception_distance(real_pool, fake_pool, seed=seed)
+            results["kid_subset_size"] = ev.kid_subset_size(ev.KID_SUBSET_SIZE, len(real_pool), len(fake_pool))
+            with warnings.catch_warnings():  # the adjustment is reported as kid_subset_size
+                warnings.simplefilter("ignore")
+                results["kid"], results["kid_std"] = ev.kernel_inception_distance(real_pool, fake_pool, seed=seed)
         if "is" in metrics:
             results["is"], results["is_std"] = ev.inception_score(fake_probs)
         results["inception"] = net.identity

@@ -102,6 +102,7 @@ def test_inception_metrics_with_random_weights(runs):
     assert result.returncode == 0, result.stderr[-3000:]
     res = json.loads((runs["digits"] / "eval" / "metrics.json").read_text())["results"]
     assert {"fid", "kid", "kid_std", "is", "is_std"} <= set(res)
+    assert res["kid_subset_size"] == 24  # 24 samples: subsets of 24 instead of 1,000, said in the report
     assert res["fid"] > 0 and res["is"] >= 1.0
     assert res["inception"] == "keras-inception-v3:random"
 

@@ -54,6 +54,23 @@ def test_kid_matches_direct_implementation_and_is_unbiased():
     assert shifted_mean > 0.5
 
 
+def test_kid_with_fewer_samples_than_a_subset_says_so():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(40, 4)), rng.normal(loc=0.5, size=(30, 4))
+    assert ev.kid_subset_size(1000, 40, 30) == 30
+    with pytest.warns(UserWarning, match="subsets of 30 samples instead of 1000"):
+        mean, std = ev.kernel_inception_distance(x, y, n_subsets=5, subset_size=1000)
+    # With every fake sample in each subset, the estimate is the MMD of 30 real draws against all fakes.
+    rng2 = np.random.default_rng(0)
+    expected = [
+        reference_mmd(x[rng2.choice(40, 30, replace=False)], y[rng2.choice(30, 30, replace=False)]) for _ in range(5)
+    ]
+    assert mean == pytest.approx(np.mean(expected), rel=1e-9)
+    assert std == pytest.approx(np.std(expected), rel=1e-9)
+    with pytest.raises(ValueError, match="at least 2 samples in each set; got 40 real and 1 generated"):
+        ev.kernel_inception_distance(x, y[:1])
+
+
 def test_inception_score_limits():
     uniform = np.full((1000, 10), 0.1)
     assert ev.inception_score(uniform)[0] == pytest.approx(1.0)
