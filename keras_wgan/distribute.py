@@ -176,6 +176,20 @@ def check_global_batch(batch_size: int, replicas: int, what: str = "--batch-size
         )
 
 
+def check_steps_per_execution(steps_per_execution: int, replicas: int, what: str = "--steps-per-execution") -> None:
+    """Raises ``ConfigError`` for ``steps_per_execution > 1`` with several replicas.
+
+    Keras 3.15's multi-step loop over a distributed dataset fails at its first
+    call ("You must feed a value for placeholder tensor ... while/cond"), for
+    any model, under ``mirrored`` and ``multiworker`` alike.
+    """
+    if replicas > 1 and steps_per_execution > 1:
+        raise ConfigError(
+            f"{what} {steps_per_execution} does not work with {replicas} replicas: Keras' multi-step loop over a "
+            "distributed dataset fails at its first call; use 1 (the default)"
+        )
+
+
 def assert_equal_batches(size: tf.Tensor, minimum: int = 1) -> tf.Operation:
     """An op that fails unless every replica holds ``size`` samples, at least ``minimum``.
 

@@ -419,9 +419,9 @@ def train(config: TrainConfig) -> Path:
         finally:
             lock.release()
     except tf.errors.OpError as err:
-        if role.count == 1:
-            raise
         cause = _cluster_error_cause(err)
+        if role.count == 1 or cause is None:
+            raise
         raise WorkerLost(
             f"{role.description} stopped: the cluster lost a worker or its connection ({cause}). Start every "
             "worker again with the same command (a worker that stopped on its own says why in its output); training "
@@ -429,12 +429,15 @@ def train(config: TrainConfig) -> Path:
         ) from None
 
 
-def _cluster_error_cause(err: tf.errors.OpError) -> str:
-    """The line of a collective-op error that names what happened (its first line is often
-    only "Graph execution error:")."""
+def _cluster_error_cause(err: tf.errors.OpError) -> str | None:
+    """The line of an op error that says the cluster lost a worker or a connection, or None
+    when the error is something else (its first line is often only "Graph execution error:")."""
     lines = [line.strip() for line in (err.message or "").splitlines() if line.strip()]
-    keys = ("abort", "connection", "unavailable", "peer", "deadline", "socket", "timeout")
+    keys = ("collective ops is aborted", "connection", "unavailable", "peer", "socket closed", "failed to connect")
     named = [line for line in lines if any(k in line.lower() for k in keys)]
+    lost_types = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError)
+    if not named and not isinstance(err, (*lost_types, tf.errors.DeadlineExceededError)):
+        return None
     cause = (named or lines or [type(err).__name__])[0]
     return cause if len(cause) <= 300 else cause[:297] + "..."
 
@@ -462,6 +465,7 @@ def _train(
 
     replicas = strategy.num_replicas_in_sync
     distribute.check_global_batch(config.batch_size, replicas)
+    distribute.check_steps_per_execution(config.steps_per_execution, replicas)
     with strategy.scope():
         model = build_model(config)
 

@@ -152,6 +152,22 @@ def test_batch_the_replicas_cannot_split_is_refused(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_steps_per_execution_with_several_replicas_is_refused(tmp_path):
+    # Keras 3.15's multi-step loop over a distributed dataset fails for any model; say so up front.
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--cpu-replicas", "2", "--strategy", "mirrored"]
+        + ["--dataset", "25gaussians", "--width", "16", "--batch-size", "16", "--steps", "2", "--quiet"]
+        + ["--steps-per-execution", "4", "--out", str(tmp_path / "spe")],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "--steps-per-execution 4 does not work with 2 replicas" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("tf_config", "role"),
     [

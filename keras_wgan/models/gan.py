@@ -242,6 +242,12 @@ class GAN(keras.Model):
         d_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(d_optimizer))
         if g_optimizer is d_optimizer:
             raise ValueError("`g_optimizer` and `d_optimizer` must be two different optimizer instances.")
+        # A ValueError (ConfigError) for a combination Keras cannot run under a strategy.
+        distribute.check_steps_per_execution(
+            int(kwargs.get("steps_per_execution") or 1),
+            tf.distribute.get_strategy().num_replicas_in_sync,
+            "steps_per_execution",
+        )
         kwargs.setdefault("auto_scale_loss", False)
         # The generator's optimizer is also `model.optimizer`, so Keras' step
         # counters (TensorBoard, BackupAndRestore) count generator iterations.
