@@ -115,6 +115,23 @@ def toy_std(name: str) -> float:
     return std / divisor
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One replica's share of a sample stream: samples ``index, index + count, ...``.
+
+    Taken before anything is decoded; the shard's batches hold ``1 / count``
+    of the samples of a batch, so the shards' batches of one step together are
+    the batch of a single process.
+    """
+
+    count: int = 1
+    index: int = 0
+
+    def take(self, ds: tf.data.Dataset) -> tf.data.Dataset:
+        """The shard's samples of a stream of single samples."""
+        return ds if self.count == 1 else ds.shard(self.count, self.index)
+
+
 def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
     std, divisor = TOY_SPECS[name]
     seeds = tf.random.experimental.stateless_split(seed, 3)
@@ -132,7 +149,7 @@ def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
 
 
 def toy_dataset(
-    name: str, batch_size: int, seed: int = 0, start_batch: int = 0, num_shards: int = 1, shard_index: int = 0
+    name: str, batch_size: int, seed: int = 0, start_batch: int = 0, shard: Shard = Shard()
 ) -> tf.data.Dataset:
     """An endless, seeded stream of batches of a 2D toy distribution.
 
@@ -141,17 +158,17 @@ def toy_dataset(
         batch_size: points per batch (of all shards together).
         seed: the stream's seed; batch ``k`` depends only on (seed, k).
         start_batch: index of the first batch (to resume a stream).
-        num_shards, shard_index: keep points ``shard_index, shard_index +
-            num_shards, ...`` of each batch (one replica's share).
+        shard: one replica's share: points ``shard.index, shard.index +
+            shard.count, ...`` of each batch (all of them by default).
 
     Returns:
-        A dataset of float32 tensors ``(batch_size // num_shards, 2)``.
+        A dataset of float32 tensors ``(batch_size // shard.count, 2)``.
     """
     if name not in TOY_DATASETS:
         raise DatasetError(f"Unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}.")
 
     def make(k):
-        return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))[shard_index::num_shards]
+        return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))[shard.index :: shard.count]
 
     ds = tf.data.Dataset.counter(start=start_batch).map(make, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
@@ -295,23 +312,6 @@ def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
         with contextlib.suppress(OSError):  # an unwritable cache only costs a rescan next time
             atomic_write_text(manifest, json.dumps({"good": scan.good, "bad": scan.bad}))
     return scan
-
-
-@dataclass(frozen=True)
-class Shard:
-    """One replica's share of a sample stream: samples ``index, index + count, ...``.
-
-    Taken before anything is decoded; the shard's batches hold ``1 / count``
-    of the samples of a batch, so the shards' batches of one step together are
-    the batch of a single process.
-    """
-
-    count: int = 1
-    index: int = 0
-
-    def take(self, ds: tf.data.Dataset) -> tf.data.Dataset:
-        """The shard's samples of a stream of single samples."""
-        return ds if self.count == 1 else ds.shard(self.count, self.index)
 
 
 def _finish(ds: tf.data.Dataset, batch: int, shard: Shard = Shard()) -> tf.data.Dataset:
@@ -664,7 +664,13 @@ def make_dataset(
     """
     if image_size is None:
         image_size = default_image_size(name)
-    for arg, value in (("batch_size", batch_size), ("n_critic", n_critic), ("image_size", image_size)):
+    positive = (
+        ("batch_size", batch_size),
+        ("n_critic", n_critic),
+        ("image_size", image_size),
+        ("num_shards", num_shards),
+    )
+    for arg, value in positive:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise DatasetError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
     if channels not in (None, 1, 3):
@@ -672,8 +678,6 @@ def make_dataset(
     if isinstance(start_sample, bool) or not isinstance(start_sample, int) or start_sample < 0:
         raise DatasetError(f"`start_sample` must be an integer >= 0. Received: start_sample={start_sample!r}")
     batch = batch_size * n_critic
-    if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards < 1:
-        raise DatasetError(f"`num_shards` must be a positive integer. Received: num_shards={num_shards!r}")
     if isinstance(shard_index, bool) or not isinstance(shard_index, int) or not 0 <= shard_index < num_shards:
         raise DatasetError(f"`shard_index` must be in [0, {num_shards}). Received: shard_index={shard_index!r}")
     if batch % num_shards:
@@ -684,9 +688,7 @@ def make_dataset(
     shard = Shard(num_shards, shard_index)
     stream = {"shuffle": shuffle, "repeat": repeat, "start_sample": start_sample, "shard": shard}
     if is_toy(name):
-        return toy_dataset(
-            name, batch, seed, start_batch=start_sample // batch, num_shards=num_shards, shard_index=shard_index
-        )
+        return toy_dataset(name, batch, seed, start_batch=start_sample // batch, shard=shard)
     if name == "digits":
         return digits_dataset(batch, image_size, channels or 1, seed=seed, **stream)
     if name == "celeb_a":

@@ -435,8 +435,13 @@ def _cluster_error_cause(err: tf.errors.OpError) -> str | None:
     lines = [line.strip() for line in (err.message or "").splitlines() if line.strip()]
     keys = ("collective ops is aborted", "connection", "unavailable", "peer", "socket closed", "failed to connect")
     named = [line for line in lines if any(k in line.lower() for k in keys)]
-    lost_types = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError)
-    if not named and not isinstance(err, (*lost_types, tf.errors.DeadlineExceededError)):
+    lost = (
+        tf.errors.UnavailableError,
+        tf.errors.AbortedError,
+        tf.errors.CancelledError,
+        tf.errors.DeadlineExceededError,
+    )
+    if not named and not isinstance(err, lost):
         return None
     cause = (named or lines or [type(err).__name__])[0]
     return cause if len(cause) <= 300 else cause[:297] + "..."

@@ -104,67 +104,34 @@ def test_mirrored_first_step_equals_single_device():
         assert line in result.stdout
 
 
+def train_on_two_cpus(*args: str) -> subprocess.CompletedProcess:
+    """``train.py --cpu-replicas 2 --strategy mirrored`` on a tiny 25gaussians run, plus ``args``."""
+    command = [sys.executable, str(ROOT / "train.py"), "--cpu-replicas", "2", "--strategy", "mirrored"]
+    command += ["--dataset", "25gaussians", "--width", "16", "--quiet", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=600)
+
+
 def test_cli_trains_under_mirrored_strategy(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train.py"),
-            "--cpu-replicas",
-            "2",
-            "--strategy",
-            "mirrored",
-            "--dataset",
-            "25gaussians",
-            "--width",
-            "16",
-            "--batch-size",
-            "16",
-            "--steps",
-            "3",
-            "--steps-per-epoch",
-            "3",
-            "--quiet",
-            "--out",
-            str(tmp_path / "m"),
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=600,
+    result = train_on_two_cpus(
+        "--batch-size", "16", "--steps", "3", "--steps-per-epoch", "3", "--out", str(tmp_path / "m")
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "m" / "generator.keras").is_file()
     assert "finished 3 generator steps" in result.stdout
 
 
-def test_batch_the_replicas_cannot_split_is_refused(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "--cpu-replicas", "2", "--strategy", "mirrored"]
-        + ["--dataset", "25gaussians", "--width", "16", "--batch-size", "15", "--steps", "2", "--quiet"]
-        + ["--out", str(tmp_path / "odd")],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=600,
-    )
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--batch-size", "15"], "--batch-size 15 does not split evenly over 2 replicas"),
+        # Keras 3.15's multi-step loop over a distributed dataset fails for any model; say so up front.
+        (["--batch-size", "16", "--steps-per-execution", "4"], "--steps-per-execution 4 does not work with 2 replicas"),
+    ],
+)
+def test_what_the_replicas_cannot_run_is_refused(tmp_path, flags, message):
+    result = train_on_two_cpus(*flags, "--steps", "2", "--out", str(tmp_path / "refused"))
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "--batch-size 15 does not split evenly over 2 replicas" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_steps_per_execution_with_several_replicas_is_refused(tmp_path):
-    # Keras 3.15's multi-step loop over a distributed dataset fails for any model; say so up front.
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "--cpu-replicas", "2", "--strategy", "mirrored"]
-        + ["--dataset", "25gaussians", "--width", "16", "--batch-size", "16", "--steps", "2", "--quiet"]
-        + ["--steps-per-execution", "4", "--out", str(tmp_path / "spe")],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=600,
-    )
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "--steps-per-execution 4 does not work with 2 replicas" in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
