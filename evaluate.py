@@ -18,19 +18,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-METRICS = ("fid", "kid", "is", "swd", "toy", "digits")
+from keras_wgan_cli import OneLineParser, fail, import_tensorflow_quietly
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        sys.stderr.write(f"evaluate.py: error: {message}\n")
-        sys.exit(2)
+PROG = "evaluate.py"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder written by train.py")
-    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(METRICS)} (default: what applies)")
+    p.add_argument("--metrics", help="comma-separated subset of fid,kid,is,swd,toy,digits (default: what applies)")
     p.add_argument("--num-samples", type=int, help="samples (default 2500 toys, 1797 digits, 10000 images)")
     p.add_argument("--batch-size", type=int, default=100, help="batch size of generation and features")
     p.add_argument(
@@ -48,20 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    if metrics:
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown:
-            sys.stderr.write(
-                f"evaluate.py: error: unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}\n"
-            )
-            return 2
-    from train import _import_tensorflow_quietly
-
-    _import_tensorflow_quietly()
-    from keras_wgan.config import ConfigError
-    from keras_wgan.data import DatasetError
-    from keras_wgan.evaluation import MetricUnavailable
-    from keras_wgan.run_eval import evaluate_run
+    import_tensorflow_quietly()
+    from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable
+    from keras_wgan.evaluation.run import evaluate_run
 
     weights = None if args.inception_weights == "random" else args.inception_weights
     try:
@@ -77,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
         )
     except (ConfigError, DatasetError, MetricUnavailable) as err:
-        sys.stderr.write(f"evaluate.py: error: {err}\n")
-        return 2
+        return fail(PROG, err)
     for key, value in sorted(report["results"].items()):
         print(f"{key:>22}: {value:.5g}" if isinstance(value, float) else f"{key:>22}: {value}")
     print(f"[keras_wgan] wrote {args.run.rstrip('/')}/eval/metrics.json")

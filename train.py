@@ -7,7 +7,8 @@ variant's paper (``keras_wgan.variants``) and the dataset. The run folder
 run writes; running the same command again resumes it.
 
 Exit codes: 0 done, 2 bad input (one line on stderr), 3 training diverged,
-130 interrupted (the last checkpoint is kept; run the command again to resume).
+4 a worker of a multi-worker job was lost, 130 interrupted (the last checkpoint
+is kept; run the command again to resume).
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-# Kept here so that --help never imports TensorFlow; tests check they match the library.
-VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
+from keras_wgan_cli import (
+    EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
+    EXIT_WORKER_LOST,
+    OneLineParser,
+    fail,
+    import_tensorflow_quietly,
+)
+
+PROG = "train.py"
 EXAMPLES = """examples:
   python train.py --variant wgan_gp --dataset 25gaussians --steps 2000        # offline, minutes on a CPU
   python train.py --variant wgan_gp --dataset digits --epochs 20              # offline images, 32x32
   python train.py --variant wgan_gp --dataset celeb_a --image-size 64         # needs CelebA (see README)
   python train.py --variant dcgan --dataset folder:/data/img_align_celeba --crop 140
 """
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit code 2
-        sys.stderr.write(f"train.py: error: {message}\n")
-        sys.exit(2)
 
 
 def _bool(value: str) -> bool:
@@ -41,9 +44,11 @@ def _bool(value: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(
+        prog=PROG, description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     a = p.add_argument
-    a("--variant", default="wgan_gp", help=f"one of {', '.join(VARIANTS)} (default wgan_gp)")
+    a("--variant", default="wgan_gp", help="the GAN variant (default wgan_gp); the variants table of README.md")
     a(
         "--dataset",
         default="celeb_a",
@@ -122,47 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _import_tensorflow_quietly():
-    """Imports TensorFlow and finds its devices with the C++ start-up chatter (CUDA probes,
-    oneDNN notices) held back; it is shown only if the import fails, or always with
-    KERAS_WGAN_TF_LOGS=1."""
-    import os
-    import tempfile
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if os.environ.get("KERAS_WGAN_TF_LOGS") == "1":
-        import tensorflow as tf
-
-        return tf
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    return tf
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.variant not in VARIANTS:
-        sys.stderr.write(f"train.py: error: unknown variant {args.variant!r}; choose one of {', '.join(VARIANTS)}\n")
-        return 2
     if args.cpu_replicas is not None and args.cpu_replicas < 1:
-        sys.stderr.write("train.py: error: --cpu-replicas must be a positive integer\n")
-        return 2
+        return fail(PROG, "--cpu-replicas must be a positive integer")
 
-    tf = _import_tensorflow_quietly()
+    tf = import_tensorflow_quietly()
 
     if args.cpu_replicas:
         cpus = tf.config.list_physical_devices("CPU")
@@ -170,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(args.cpu_replicas)]
         )
 
-    from keras_wgan.config import ConfigError, TrainConfig
-    from keras_wgan.data import DatasetError
-    from keras_wgan.training import TrainingDiverged, WorkerLost, train
+    from keras_wgan.config import TrainConfig
+    from keras_wgan.errors import ConfigError, DatasetError, TrainingDiverged, WorkerLost
+    from keras_wgan.training import train
 
     values = vars(args).copy()
     values.pop("cpu_replicas")
@@ -180,17 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(TrainConfig(**values))
     except (ConfigError, DatasetError) as err:
-        sys.stderr.write(f"train.py: error: {err}\n")
-        return 2
+        return fail(PROG, err)
     except TrainingDiverged as err:
-        sys.stderr.write(f"train.py: {err}\n")
-        return 3
+        return fail(PROG, err, EXIT_DIVERGED, prefix="")
     except WorkerLost as err:
-        sys.stderr.write(f"train.py: {err}\n")
-        return 4
+        return fail(PROG, err, EXIT_WORKER_LOST, prefix="")
     except KeyboardInterrupt:
-        sys.stderr.write("train.py: interrupted; run the same command again to resume from the last checkpoint\n")
-        return 130
+        msg = "interrupted; run the same command again to resume from the last checkpoint"
+        return fail(PROG, msg, EXIT_INTERRUPTED, prefix="")
     return 0
 
 

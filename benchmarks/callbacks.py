@@ -41,7 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-from keras_wgan import data, training  # noqa: E402
+from keras_wgan import builders, data, training  # noqa: E402
 from keras_wgan.config import TrainConfig  # noqa: E402
 
 HOOKS = (
@@ -98,7 +98,7 @@ def main() -> None:
         config.width = 32 if args.setting == "toy" else 8
         spe, args.rounds = 20, 1
     keras.utils.set_random_seed(0)
-    model = training.build_model(config)
+    model = builders.build_model(config)
     ds = data.make_dataset(
         config.dataset, config.batch_size, config.image_size, 0, n_critic=config.n_critic, repeat=True
     )

@@ -39,12 +39,12 @@ def time_iterations(variant: str, steps: int, width: int) -> tuple[float, int]:
     import numpy as np
     import tensorflow as tf
 
-    from keras_wgan import training
+    from keras_wgan import builders
     from keras_wgan.config import TrainConfig
 
     config = TrainConfig(variant=variant, dataset="celeb_a", width=width).resolve()
     keras.utils.set_random_seed(0)
-    model = training.build_model(config)
+    model = builders.build_model(config)
     n = config.batch_size * config.n_critic
     images = np.random.default_rng(0).uniform(-1, 1, (n, 64, 64, 3)).astype(np.float32)
     ds = tf.data.Dataset.from_tensors(images).repeat()

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keras_wgan import data as data_lib
+from keras_wgan import datasets, variants
 from keras_wgan import networks as networks_lib
 from keras_wgan.distribute import STRATEGIES
-from keras_wgan.errors import ConfigError
+from keras_wgan.errors import ConfigError, DatasetError
 from keras_wgan.io_utils import atomic_write_text
+from keras_wgan.paper_defaults import OPTIMIZERS
 
 __all__ = ["ConfigError", "TrainConfig"]
 
 MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
-VARIANTS = ("dcgan", "rsgan", "ragan", "wgan", "wgan_gp")
 
 #: Fields that define the model and the data: a resumed run must not change them.
 IDENTITY_FIELDS = (
@@ -145,8 +145,17 @@ class TrainConfig:
 
     # ----------------------------------------------------------- defaults
     @property
+    def dataset_spec(self) -> datasets.DatasetSpec:
+        """The registry's entry for ``dataset`` (``keras_wgan.datasets``)."""
+        try:
+            return datasets.get(self.dataset)
+        except DatasetError as err:
+            raise ConfigError(str(err)) from None
+
+    @property
     def is_toy(self) -> bool:
-        return data_lib.is_toy(self.dataset)
+        """Whether the run's samples are 2D points."""
+        return self.dataset_spec.is_toy
 
     def resolve(self) -> TrainConfig:
         """A copy with every default filled in and every value checked.
@@ -157,24 +166,22 @@ class TrainConfig:
         Raises:
             ConfigError: with one line naming the bad value.
         """
-        from keras_wgan import variants
-
-        if self.variant not in VARIANTS:
-            raise ConfigError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if self.variant not in variants.names():
+            raise ConfigError(f"unknown variant {self.variant!r}; choose one of {', '.join(variants.names())}")
         v = variants.get(self.variant)
         c = dataclasses.replace(self)
-        _check_dataset_name(c.dataset)
-        toy = c.is_toy
+        spec = c.dataset_spec
+        toy = spec.is_toy
         if toy:
             c.image_size = c.channels = c.crop = None
         else:
-            c.image_size = c.image_size or data_lib.default_image_size(c.dataset)
-            c.channels = c.channels or (1 if c.dataset == "digits" else 3)
+            c.image_size = c.image_size or spec.image_size
+            c.channels = c.channels or spec.channels
             if c.image_size not in networks_lib.SUPPORTED_IMAGE_SIZES:
                 sizes = ", ".join(map(str, networks_lib.SUPPORTED_IMAGE_SIZES))
                 raise ConfigError(f"--image-size must be one of {sizes} for the DCGAN networks, got {c.image_size}")
-        c.batch_size = c.batch_size if c.batch_size is not None else (256 if toy else 64)
-        c.latent_dim = c.latent_dim if c.latent_dim is not None else (2 if toy else 128)
+        c.batch_size = c.batch_size if c.batch_size is not None else spec.batch_size
+        c.latent_dim = c.latent_dim if c.latent_dim is not None else spec.latent_dim
         c.n_critic = c.n_critic if c.n_critic is not None else v.n_critic
         c.optimizer = c.optimizer or v.optimizer
         c.g_lr = c.g_lr if c.g_lr is not None else (c.lr if c.lr is not None else v.learning_rate)
@@ -187,7 +194,7 @@ class TrainConfig:
         c.activation = c.activation or ("relu" if toy else "leaky_relu")
         default_norm = "none" if toy or c.activation == "selu" else v.critic_norm
         c.critic_norm = c.critic_norm or default_norm
-        c.width = c.width if c.width is not None else (512 if toy else 64)
+        c.width = c.width if c.width is not None else spec.width
         c.depth = c.depth if c.depth is not None else 3
         for name in (
             "batch_size",
@@ -213,8 +220,8 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if not getattr(c, name) > 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(c, name)}")
-        if c.optimizer not in variants.OPTIMIZERS:
-            raise ConfigError(f"--optimizer must be one of {', '.join(variants.OPTIMIZERS)}, got {c.optimizer!r}")
+        if c.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {c.optimizer!r}")
         if c.critic_norm not in networks_lib.NORMS:
             raise ConfigError(f"--critic-norm must be one of {', '.join(networks_lib.NORMS)}, got {c.critic_norm!r}")
         if c.activation not in networks_lib.ACTIVATIONS:
@@ -248,13 +255,3 @@ class TrainConfig:
 def _check_positive(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
-
-
-def _check_dataset_name(name: str) -> None:
-    if name in ("celeb_a", "digits") or data_lib.is_toy(name):
-        return
-    if name.startswith("folder:") and len(name) > len("folder:"):
-        return
-    raise ConfigError(
-        f"unknown dataset {name!r}; choose celeb_a, folder:PATH, {', '.join(data_lib.TOY_DATASETS)} or digits"
-    )

@@ -19,7 +19,8 @@ Datasets:
   channel (or 3): the offline image dataset.
 
 Image datasets are finite (one pass = one epoch); the toys are endless, so
-``fit`` needs ``steps_per_epoch`` for them.
+``fit`` needs ``steps_per_epoch`` for them. What each name means (its defaults,
+its size, its toy shape) is in the registry, ``keras_wgan.datasets``.
 """
 
 from __future__ import annotations
@@ -36,19 +37,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan import celeba
+from keras_wgan import celeba, datasets
+from keras_wgan.cache import cache_dir
 from keras_wgan.errors import DatasetError
 from keras_wgan.io_utils import atomic_write_text
 
 logger = logging.getLogger("keras_wgan")
 
 AUTOTUNE = tf.data.AUTOTUNE
-TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-#: Default CelebA center crop. The aligned faces are 178x218; a 140 px square
-#: keeps the face and hair with little background. DCGAN-era code used 108
-#: (tighter, face only) and Lucic et al. 2018 used 160 (more background).
-CELEBA_CROP = 140
 
 
 #: (folder, bad files) already reported in this process.
@@ -72,49 +69,6 @@ class FolderScan:
         return len(self.good) + len(self.bad)
 
 
-def is_toy(name: str) -> bool:
-    """Whether ``name`` is one of the 2D toy datasets."""
-    return name in TOY_DATASETS
-
-
-def default_image_size(name: str) -> int:
-    """32 for ``digits`` (upsampled from 8x8), 64 for the other image datasets."""
-    return 32 if name == "digits" else 64
-
-
-# ---------------------------------------------------------------- toys
-def _toy_centres(name: str) -> np.ndarray:
-    if name == "8gaussians":
-        s = 1.0 / math.sqrt(2.0)
-        unit = [(1, 0), (-1, 0), (0, 1), (0, -1), (s, s), (s, -s), (-s, s), (-s, -s)]
-        return 2.0 * np.array(unit, dtype=np.float32)
-    if name == "25gaussians":
-        return np.array([(2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3)], dtype=np.float32)
-    raise KeyError(name)
-
-
-#: name -> (noise std before scaling, divisor), from the WGAN-GP toy script.
-TOY_SPECS = {"8gaussians": (0.02, 1.414), "25gaussians": (0.05, 2.828), "swissroll": (0.25, 7.5)}
-
-
-def toy_centres(name: str) -> np.ndarray:
-    """The mode centres of a Gaussian-mixture toy after its final scaling.
-
-    Args:
-        name: ``8gaussians`` or ``25gaussians``.
-
-    Returns:
-        Float32 array ``(n_modes, 2)``.
-    """
-    return _toy_centres(name) / TOY_SPECS[name][1]
-
-
-def toy_std(name: str) -> float:
-    """Standard deviation of each mixture component after the final scaling."""
-    std, divisor = TOY_SPECS[name]
-    return std / divisor
-
-
 @dataclass(frozen=True)
 class Shard:
     """One replica's share of a sample stream: samples ``index, index + count, ...``.
@@ -133,7 +87,7 @@ class Shard:
 
 
 def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
-    std, divisor = TOY_SPECS[name]
+    shape = datasets.get(name).toy
     seeds = tf.random.experimental.stateless_split(seed, 3)
     if name == "swissroll":
         # sklearn.datasets.make_swiss_roll: t = 1.5 pi (1 + 2 u), x = t cos t,
@@ -141,11 +95,11 @@ def _toy_batch(name: str, n: int, seed: tf.Tensor) -> tf.Tensor:
         t = 1.5 * math.pi * (1.0 + 2.0 * tf.random.stateless_uniform([n], seed=seeds[0]))
         points = tf.stack([t * tf.cos(t), t * tf.sin(t)], axis=1)
     else:
-        centres = tf.constant(_toy_centres(name))
+        centres = tf.constant(np.asarray(shape.raw_centres, dtype=np.float32))
         idx = tf.random.stateless_uniform([n], seed=seeds[0], maxval=centres.shape[0], dtype=tf.int32)
         points = tf.gather(centres, idx)
-    noise = std * tf.random.stateless_normal([n, 2], seed=seeds[1])
-    return (points + noise) / divisor
+    noise = shape.noise_std * tf.random.stateless_normal([n, 2], seed=seeds[1])
+    return (points + noise) / shape.divisor
 
 
 def toy_dataset(
@@ -164,8 +118,8 @@ def toy_dataset(
     Returns:
         A dataset of float32 tensors ``(batch_size // shard.count, 2)``.
     """
-    if name not in TOY_DATASETS:
-        raise DatasetError(f"Unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}.")
+    if not datasets.is_toy(name):
+        raise DatasetError(f"Unknown toy dataset {name!r}; choose one of {', '.join(datasets.TOY_DATASETS)}.")
 
     def make(k):
         return _toy_batch(name, batch_size, tf.stack([tf.cast(seed, tf.int64), k]))[shard.index :: shard.count]
@@ -236,8 +190,7 @@ def _manifest_path(files: list[tuple[str, int, int]]) -> Path:
     digest = hashlib.sha1()
     for path, size, mtime in files:
         digest.update(f"{path}\0{size}\0{mtime}\n".encode())
-    cache_root = Path(os.environ.get("KERAS_WGAN_CACHE", Path.home() / ".cache" / "keras_wgan"))
-    return cache_root / "folder_scans" / f"{digest.hexdigest()}.json"
+    return cache_dir("folder_scans", f"{digest.hexdigest()}.json")
 
 
 def image_file_is_whole(path: str) -> bool:
@@ -421,7 +374,7 @@ def folder_dataset(
         image_size: output side.
         channels: 1 or 3 (grayscale and RGBA inputs are converted).
         crop: central crop side; the largest central square when None. Use
-            ``CELEBA_CROP`` (140) on ``img_align_celeba/`` to match ``celeb_a``.
+            ``datasets.CELEBA_CROP`` (140) on ``img_align_celeba/`` to match ``celeb_a``.
         seed: shuffle seed.
         cache: True caches decoded images in memory, a path caches them on
             disk; False decodes every epoch.
@@ -548,7 +501,7 @@ def celeba_dataset(
     channels: int = 3,
     *,
     split: str = "train",
-    crop: int = CELEBA_CROP,
+    crop: int = datasets.CELEBA_CROP,
     seed: int = 0,
     data_dir: str | None = None,
     cache: bool | str = False,
@@ -570,7 +523,7 @@ def celeba_dataset(
         image_size: output side (64 by default).
         channels: 3, or 1 for grayscale.
         split: ``train``, ``validation``, ``test`` or any tfds split expression.
-        crop: central crop side (``CELEBA_CROP`` = 140).
+        crop: central crop side (``datasets.CELEBA_CROP`` = 140).
         seed: shuffle seed.
         data_dir: tfds data directory (default: ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
         cache: as in ``folder_dataset`` (decoded, preprocessed images).
@@ -662,8 +615,9 @@ def make_dataset(
     >>> next(iter(ds)).shape
     TensorShape([1280, 2])
     """
+    spec = datasets.get(name)
     if image_size is None:
-        image_size = default_image_size(name)
+        image_size = spec.image_size or 64
     positive = (
         ("batch_size", batch_size),
         ("n_critic", n_critic),
@@ -687,26 +641,40 @@ def make_dataset(
         )
     shard = Shard(num_shards, shard_index)
     stream = {"shuffle": shuffle, "repeat": repeat, "start_sample": start_sample, "shard": shard}
-    if is_toy(name):
+    if spec.kind == "toy":
         return toy_dataset(name, batch, seed, start_batch=start_sample // batch, shard=shard)
-    if name == "digits":
-        return digits_dataset(batch, image_size, channels or 1, seed=seed, **stream)
-    if name == "celeb_a":
-        crop = CELEBA_CROP if crop is None else crop
+    if spec.kind == "digits":
+        return digits_dataset(batch, image_size, channels or spec.channels, seed=seed, **stream)
+    if spec.kind == "celeba":
         return celeba_dataset(
             batch,
             image_size,
-            channels or 3,
+            channels or spec.channels,
             split=split,
-            crop=crop,
+            crop=spec.crop if crop is None else crop,
             seed=seed,
             data_dir=data_dir,
             cache=cache,
             **stream,
         )
-    if isinstance(name, str) and name.startswith("folder:"):
-        path = name[len("folder:") :]
-        if not path:
-            raise DatasetError("`folder:` needs a path, e.g. folder:/data/img_align_celeba")
-        return folder_dataset(path, batch, image_size, channels or 3, crop=crop, seed=seed, cache=cache, **stream)
-    raise DatasetError(f"Unknown dataset {name!r}. Choose celeb_a, folder:PATH, {', '.join(TOY_DATASETS)} or digits.")
+    path = datasets.folder_path(name)
+    return folder_dataset(
+        path, batch, image_size, channels or spec.channels, crop=crop, seed=seed, cache=cache, **stream
+    )
+
+
+def dataset_size(name: str, data_dir: str | None = None) -> int | None:
+    """Samples in one pass over a dataset (None: an endless toy).
+
+    Counted where the registry does not fix it: the readable files of a folder,
+    the train split of CelebA (prepared first if needed).
+
+    Raises:
+        DatasetError: the data cannot be found or read.
+    """
+    spec = datasets.get(name)
+    if spec.kind == "toy" or spec.num_examples is not None:
+        return spec.num_examples
+    if spec.kind == "folder":
+        return len(scan_folder(datasets.folder_path(name)).good)
+    return celeba.num_examples(data_dir, "train")

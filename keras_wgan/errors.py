@@ -1,4 +1,9 @@
-"""Exceptions for user errors: the message names the cause and what to do."""
+"""The exceptions the command lines turn into one line and an exit code.
+
+A user error (``ConfigError``, ``DatasetError``, ``MetricUnavailable``) is exit 2;
+``TrainingDiverged`` exit 3; ``WorkerLost`` exit 4. Each message names the cause
+and what to do.
+"""
 
 
 class DatasetError(ValueError):
@@ -7,3 +12,15 @@ class DatasetError(ValueError):
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names it."""
+
+
+class MetricUnavailable(RuntimeError):
+    """A metric needs something that is not available here (e.g. pretrained weights)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class WorkerLost(RuntimeError):
+    """Multi-worker training stopped because a worker or its connection was lost."""

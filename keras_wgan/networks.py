@@ -11,6 +11,9 @@
 Options beyond the papers: the critic's normalization (``batch``, ``layer``
 as in WGAN-GP, ``instance``, ``none``), and SELU activations (Klambauer et al.
 2017) in place of normalization + ReLU / LeakyReLU.
+
+``sublayers(model)`` walks the layers of a (nested) model, for code that
+looks for layers of a kind (batch normalization) or with weights.
 """
 
 from __future__ import annotations
@@ -26,6 +29,26 @@ ACTIVATIONS = ("relu", "leaky_relu", "selu")
 
 # Radford et al. 2016: all weights from N(0, 0.02).
 _DCGAN_INIT_STDDEV = 0.02
+
+
+def sublayers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """Every layer inside ``model``, depth first, entering nested models (``model`` itself excluded).
+
+    Args:
+        model: a Keras model (functional, sequential or subclassed with ``layers``).
+
+    Returns:
+        The layers in order; a nested model appears before its own layers.
+
+    Example:
+    >>> [layer.name for layer in sublayers(build_mlp_critic(width=8, depth=1))]
+    ['input', 'dense_0', 'act_0', 'output']
+    """
+    found = []
+    for layer in getattr(model, "layers", None) or []:
+        found.append(layer)
+        found.extend(sublayers(layer))
+    return found
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:

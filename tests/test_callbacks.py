@@ -25,13 +25,6 @@ def digits_ds(batch=8, n_critic=2):
     return data.make_dataset("digits", batch_size=batch, n_critic=n_critic, seed=0)
 
 
-def test_image_grid_layout_by_hand():
-    images = np.stack([np.full((2, 3, 1), v) for v in (-1.0, 1.0, 0.0, 1.0)])
-    grid = cbs.image_grid(images, 2, 2, padding=1, pad_value=-1.0)
-    assert grid.shape == (2 * 2 + 3, 2 * 3 + 3, 1) and grid.dtype == np.uint8
-    assert grid[1, 1, 0] == 0 and grid[1, 5, 0] == 255 and grid[4, 1, 0] == 128 and grid[0, 0, 0] == 0
-
-
 def test_sample_grid_frames_gif_and_resume(tmp_path):
     model = digits_model()
     grid = cbs.SampleGrid(tmp_path / "samples", every_n_epochs=1)

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_wgan import data
+from keras_wgan import data, datasets
 
 
 def first_batches(ds, n=2):
@@ -20,14 +20,15 @@ def first_batches(ds, n=2):
 def test_gaussian_mixtures_match_their_definition(name):
     x = next(iter(data.make_dataset(name, batch_size=20000, seed=1))).numpy()
     assert x.shape == (20000, 2) and x.dtype == np.float32
-    centres = data.toy_centres(name)
+    toy = datasets.get(name).toy
+    centres = toy.centres
     if name == "8gaussians":  # radius 2 / 1.414
         np.testing.assert_allclose(np.linalg.norm(centres, axis=1), 2 / 1.414, rtol=1e-6)
         std = 0.02 / 1.414
     else:  # 2*(i, j) / 2.828, i, j in -2..2
         assert sorted(set(np.round(centres[:, 0] * 2.828, 4))) == [-4, -2, 0, 2, 4]
         std = 0.05 / 2.828
-    assert data.toy_std(name) == pytest.approx(std)
+    assert toy.std == pytest.approx(std)
     nearest = np.argmin(((x[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
     offsets = x - centres[nearest]
     np.testing.assert_allclose(offsets.mean(axis=0), 0, atol=3 * std / math.sqrt(len(x) / 25) + 1e-4)
@@ -171,7 +172,7 @@ def test_folder_cache_and_seed(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("folder:/no/such/dir", "not found"), ("folder:", "needs a path"), ("mnist", "Unknown dataset")],
+    [("folder:/no/such/dir", "not found"), ("folder:", "needs a path"), ("mnist", "unknown dataset")],
 )
 def test_bad_dataset_names(name, message):
     with pytest.raises(data.DatasetError, match=message):
@@ -190,7 +191,7 @@ def test_empty_folder_and_bad_arguments(tmp_path):
 # ---------------------------------------------------------------- celeb_a
 # The tfds path itself (the real builder on synthetic files) is tested in test_celeba.py.
 def test_celeba_crop_default_is_documented():
-    assert data.CELEBA_CROP == 140
+    assert datasets.CELEBA_CROP == 140 and datasets.get("celeb_a").crop == 140
     img = tf.constant(np.arange(218 * 178 * 3, dtype=np.float32).reshape(218, 178, 3) % 255, tf.uint8)
     out = data.preprocess_image(img, 64, 3, 140)
     assert out.shape == (64, 64, 3)

@@ -5,8 +5,9 @@ import pytest
 import tensorflow as tf
 from scipy import linalg
 
-from keras_wgan import data
+from keras_wgan import data, datasets
 from keras_wgan import evaluation as ev
+from keras_wgan.evaluation.metrics import _blur
 
 
 def reference_fid(a, b):
@@ -82,7 +83,7 @@ def test_inception_score_limits():
 def test_swd_zero_for_identical_and_grows_with_shift():
     rng = np.random.default_rng(3)
     images = np.tanh(rng.normal(size=(64, 32, 32, 1))).astype(np.float32)
-    images = ev._blur(images)  # some spatial structure
+    images = _blur(images)  # some spatial structure
     same = ev.sliced_wasserstein_distance(images, images.copy())
     assert set(same) == {"swd_32", "swd_16", "swd_avg"}
     assert same["swd_avg"] == pytest.approx(0.0, abs=1e-6)
@@ -101,13 +102,14 @@ def test_laplacian_pyramid_reconstructs_the_image():
     for lv in reversed(levels[:-1]):
         up = np.zeros_like(lv)
         up[:, ::2, ::2] = current
-        current = lv + ev._blur(up) * 4.0
+        current = lv + _blur(up) * 4.0
     np.testing.assert_allclose(current, x, atol=1e-4)
 
 
 def test_mixture_metrics_on_true_and_collapsed_samples():
     true = next(iter(data.make_dataset("25gaussians", 2500, seed=0))).numpy()
-    centres, std = data.toy_centres("25gaussians"), data.toy_std("25gaussians")
+    toy = datasets.get("25gaussians").toy
+    centres, std = toy.centres, toy.std
     m = ev.mixture_metrics(true, centres, std)
     assert m["modes"] == 25 and m["high_quality"] == pytest.approx(0.989, abs=0.01)  # chi2(2) mass within 3 sigma
     collapsed = centres[7] + std * np.random.default_rng(0).normal(size=(2500, 2))

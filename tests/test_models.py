@@ -190,3 +190,32 @@ def test_mixed_float16_training_stays_finite(tiny_mlp_pair, gaussian_points):
     finally:
         keras.config.set_dtype_policy("float32")
     assert all(np.isfinite(v[0]) for v in logs.values())
+
+
+class _MeanSquarePenaltyDCGAN(keras_wgan.DCGAN):
+    """A critic regulariser added the one way: ``penalty()`` plus a ``penalty_weight``."""
+
+    def penalty(self, real, fake, training=True):
+        return keras.ops.mean(keras.ops.square(self.critic(real, training=training)))
+
+
+def test_a_penalty_is_added_with_its_weight_and_logged_as_gp(tiny_mlp_pair):
+    model = _MeanSquarePenaltyDCGAN(*tiny_mlp_pair(), penalty_weight=0.5)
+    real = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+    fake = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
+    terms = model.critic_objective(real, fake, training=False)
+    r, f = model.critic(real).numpy().ravel(), model.critic(fake).numpy().ravel()
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    loss = np.mean(softplus(-r)) + np.mean(softplus(f))
+    np.testing.assert_allclose(float(terms["gp"]), np.mean(r**2), rtol=1e-5)
+    np.testing.assert_allclose(float(terms["d_loss"]), loss + 0.5 * np.mean(r**2), rtol=1e-5)
+    assert [m.name for m in model.metrics] == ["d_loss", "g_loss", "w_dist", "gp"]
+    # Without a weight the hook is not used, and no gp is logged.
+    plain = _MeanSquarePenaltyDCGAN(*tiny_mlp_pair())
+    assert "gp" not in plain.critic_objective(real, fake, training=False)
+    assert "gp" not in [m.name for m in plain.metrics]
+
+
+def test_a_penalty_weight_without_a_penalty_is_refused(tiny_mlp_pair):
+    with pytest.raises(ValueError, match="does not define penalty"):
+        keras_wgan.DCGAN(*tiny_mlp_pair(), penalty_weight=1.0)

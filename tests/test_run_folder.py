@@ -88,7 +88,7 @@ def test_divergence_keeps_nan_out_of_checkpoint_and_average_and_resume_uses_them
 
 def test_checkpoint_refuses_non_finite_weights(tmp_path, tiny_mlp_pair):
     from keras_wgan import WGANGP
-    from keras_wgan.training import RunCheckpoint
+    from keras_wgan.callbacks import RunCheckpoint
 
     g, c = tiny_mlp_pair()
     model = WGANGP(g, c, seed=0)
@@ -170,11 +170,12 @@ def test_resumed_run_logs_every_step_once_to_tensorboard(tmp_path):
 
 def test_default_run_name_of_a_folder_dataset_keeps_the_folder_name():
     from keras_wgan.config import TrainConfig
-    from keras_wgan.training import default_run_name
+    from keras_wgan.run_dir import RunDir
 
-    name = Path(default_run_name(TrainConfig(variant="wgan_gp", dataset="folder:/data/faces/img_align_celeba/"))).name
-    assert name.startswith("wgan_gp_folder_img_align_celeba_")
-    assert Path(default_run_name(TrainConfig(variant="dcgan", dataset="digits"))).name.startswith("dcgan_digits_")
+    folder = TrainConfig(variant="wgan_gp", dataset="folder:/data/faces/img_align_celeba/")
+    assert Path(RunDir.default_path(folder)).name.startswith("wgan_gp_folder_img_align_celeba_")
+    digits = TrainConfig(variant="dcgan", dataset="digits")
+    assert Path(RunDir.default_path(digits)).name.startswith("dcgan_digits_")
 
 
 def test_a_run_killed_before_its_first_checkpoint_leaves_no_tensorboard_points(tmp_path, tiny_mlp_pair):
@@ -192,3 +193,28 @@ def test_a_run_killed_before_its_first_checkpoint_leaves_no_tensorboard_points(t
     board.on_train_begin()  # the run starts again at step 0
     board.on_train_end()
     assert _scalar_steps(tmp_path / "gan") == []
+
+
+def test_run_dir_resume_config_returns_a_new_config(tmp_path):
+    from keras_wgan.config import ConfigError, TrainConfig
+    from keras_wgan.run_dir import RunDir
+
+    run = RunDir(tmp_path / "run")
+    given = TrainConfig(variant="dcgan", dataset="digits", out=str(run.path)).resolve()
+    assert run.resume_config(given) is None and not run.holds_run()  # nothing to resume
+    run.prepare()
+    given.steps_per_epoch = 7
+    given.save(run.config_path)
+
+    again = TrainConfig(variant="dcgan", dataset="digits", out=str(run.path)).resolve()
+    resumed = run.resume_config(again)
+    assert resumed is not again and resumed.steps_per_epoch == 7 and again.steps_per_epoch is None
+    with pytest.raises(ConfigError, match=r"seed=1 \(run has 0\)"):
+        run.resume_config(TrainConfig(variant="dcgan", dataset="digits", seed=1).resolve())
+    with pytest.raises(ConfigError, match="already holds a run"):
+        run.resume_config(TrainConfig(variant="dcgan", dataset="digits", resume=False).resolve())
+    with run.locked(), pytest.raises(ConfigError, match="in use"):
+        with run.locked():
+            pass
+    with run.locked():  # released after the block
+        pass

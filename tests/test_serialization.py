@@ -7,6 +7,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from helpers import assert_save_load_round_trip
 
 import keras_wgan
 from keras_wgan import networks
@@ -19,39 +20,31 @@ def trained(model_cls, tiny_mlp_pair, gaussian_points, **kwargs):
     return model
 
 
-def optimizer_state(opt):
-    return {v.path.split("/", 1)[-1]: v.numpy() for v in opt.variables}
+ALL_MODEL_CLASSES = [keras_wgan.DCGAN, keras_wgan.RSGAN, keras_wgan.RaGAN, keras_wgan.WGAN, keras_wgan.WGANGP]
 
 
-@pytest.mark.parametrize("model_cls", [keras_wgan.WGANGP, keras_wgan.WGAN, keras_wgan.RaGAN])
+@pytest.mark.parametrize("model_cls", ALL_MODEL_CLASSES, ids=lambda c: c.__name__)
 def test_gan_round_trip_restores_networks_optimizers_and_rng(model_cls, tiny_mlp_pair, gaussian_points, tmp_path):
     model = trained(model_cls, tiny_mlp_pair, gaussian_points)
-    path = tmp_path / "gan.keras"
-    model.save(path)
-    with __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("error")  # no "compile() was not called" warning
-        loaded = keras.saving.load_model(path)
+    assert_save_load_round_trip(model, gaussian_points, tmp_path / "gan.keras")
 
-    assert type(loaded) is model_cls
-    assert (loaded.latent_dim, loaded.n_critic, loaded.seed) == (model.latent_dim, model.n_critic, model.seed)
-    z = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
-    np.testing.assert_allclose(loaded.generate(z), model.generate(z), rtol=1e-6, atol=1e-6)
-    x = z
-    np.testing.assert_allclose(loaded.critic(x).numpy(), model.critic(x).numpy(), rtol=1e-6, atol=1e-6)
-    for name in ("g_optimizer", "d_optimizer"):
-        a, b = optimizer_state(getattr(model, name)), optimizer_state(getattr(loaded, name))
-        assert a.keys() == b.keys()
-        assert int(getattr(loaded, name).iterations) == int(getattr(model, name).iterations) > 0
-        for key in a:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} {key}")
-        assert any(np.abs(a[k]).sum() > 0 for k in a if "iteration" not in k)  # moments are non-trivial
-    np.testing.assert_array_equal(loaded.seed_generator.state.numpy(), model.seed_generator.state.numpy())
 
-    # Training continues where it stopped, identically for both copies.
-    for m in (model, loaded):
-        m.fit(gaussian_points, batch_size=32 * m.n_critic, epochs=1, shuffle=False, verbose=0)
-    for a, b in zip(model.generator.get_weights(), loaded.generator.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+@keras.saving.register_keras_serializable(package="keras_wgan_tests")
+class CentredWGAN(keras_wgan.WGAN):
+    """A user's regulariser through the one hook: penalty() with a penalty_weight (here E[C(real)]^2)."""
+
+    def __init__(self, *args, penalty_weight=0.5, **kwargs):
+        super().__init__(*args, penalty_weight=penalty_weight, **kwargs)
+
+    def penalty(self, real, fake, training=True):
+        return keras.ops.square(keras.ops.mean(self.critic(real, training=training)))
+
+
+def test_a_subclass_with_its_own_penalty_round_trips(tiny_mlp_pair, gaussian_points, tmp_path):
+    model = trained(CentredWGAN, tiny_mlp_pair, gaussian_points, penalty_weight=0.25)
+    assert "gp" in {m.name for m in model.metrics}
+    loaded = assert_save_load_round_trip(model, gaussian_points, tmp_path / "centred.keras")
+    assert loaded.penalty_weight == 0.25
 
 
 def test_wgan_clip_survives_reload(tiny_mlp_pair, gaussian_points, tmp_path):

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_wgan import losses
+from keras_wgan import paper_defaults as papers
 from keras_wgan.models.gan import GAN
 
 
@@ -15,11 +16,13 @@ class DCGAN(GAN):
 
     Critic (discriminator) minimises the binary cross-entropy on logits
     ``softplus(-D(x_r)) + softplus(D(x_f))``; the generator minimises
-    ``softplus(-D(G(z)))``. Paper defaults (``keras_wgan.variants``): Adam
+    ``softplus(-D(G(z)))``. Paper defaults (``keras_wgan.paper_defaults``): Adam
     2e-4, beta1 0.5, one critic update per generator update, batch norm.
 
     Args: see ``keras_wgan.models.GAN``.
     """
+
+    paper_defaults = papers.DCGAN
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
         return losses.nonsaturating_critic_loss(real_out, fake_out)

@@ -3,9 +3,10 @@
 Every variant is a subclass that overrides small hooks:
 
 - ``critic_loss(real_out, fake_out)``: the loss the critic minimises;
-- ``penalty(real, fake)``: an unweighted critic regulariser, None by default
-  (the gradient penalty for WGAN-GP, weighted by ``penalty_weight``;
-  ``critic_penalty(real, fake)`` gives the weighted term);
+- ``penalty(real, fake)``: an unweighted critic regulariser, used when the
+  model is constructed with a ``penalty_weight`` (the gradient penalty of
+  WGAN-GP); it is added to the critic loss as ``penalty_weight * penalty``
+  and reported as ``gp``;
 - ``generator_loss(real_out, fake_out)``: the loss the generator minimises
   (``real_out`` is None unless ``uses_real_in_generator_loss``).
 
@@ -39,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wgan import distribute, losses
+from keras_wgan.paper_defaults import PaperDefaults
 
 
 def batch_size_of(x: tf.Tensor) -> int | tf.Tensor:
@@ -75,6 +77,9 @@ class GAN(keras.Model):
         n_critic: critic updates per generator update.
         seed: seed of the model's ``keras.random.SeedGenerator`` (latent
             noise and penalty interpolation); None draws one at random.
+        penalty_weight: weight of the critic regulariser ``penalty()`` in the
+            critic objective; None (the default): no regulariser. A subclass
+            that defines ``penalty`` passes its weight here.
         **kwargs: passed to ``keras.Model`` (e.g. ``name``).
 
     Example:
@@ -89,10 +94,8 @@ class GAN(keras.Model):
 
     #: Whether ``generator_loss`` needs the critic's outputs on real data.
     uses_real_in_generator_loss: ClassVar[bool] = False
-    #: Whether ``penalty`` returns a value (then a ``gp`` metric is tracked).
-    has_penalty: ClassVar[bool] = False
-    #: Weight of ``penalty`` in the critic objective.
-    penalty_weight: float = 0.0
+    #: The paper's hyper-parameters, used by ``compile()`` without optimizers (None: none).
+    paper_defaults: ClassVar[PaperDefaults | None] = None
 
     def __init__(
         self,
@@ -101,9 +104,15 @@ class GAN(keras.Model):
         latent_dim: int | None = None,
         n_critic: int = 1,
         seed: int | None = None,
+        penalty_weight: float | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if penalty_weight is not None:
+            if not float(penalty_weight) >= 0:
+                raise ValueError(f"`penalty_weight` must be >= 0. Received: penalty_weight={penalty_weight!r}")
+            if type(self).penalty is GAN.penalty:
+                raise ValueError(f"{type(self).__name__} has a penalty_weight but does not define penalty().")
         self.generator = _check_model("generator", generator)
         self.critic = _check_model("critic", critic)
         inferred = self._infer_latent_dim(generator)
@@ -122,6 +131,7 @@ class GAN(keras.Model):
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.seed = seed
+        self.penalty_weight = None if penalty_weight is None else float(penalty_weight)
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_seed")
         self.sample_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1, name="sample_seed")
         # Evaluation (test_step) draws from its own stream, so fit(validation_data=...) leaves training as it was.
@@ -136,7 +146,7 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.w_dist_tracker = keras.metrics.Mean(name="w_dist")
-        self.gp_tracker = keras.metrics.Mean(name="gp") if self.has_penalty else None
+        self.gp_tracker = keras.metrics.Mean(name="gp") if self.penalty_weight is not None else None
         self.g_optimizer: keras.optimizers.Optimizer | None = None
         self.d_optimizer: keras.optimizers.Optimizer | None = None
         self.built = True
@@ -165,17 +175,12 @@ class GAN(keras.Model):
         """The loss the generator minimises (``real_out`` is None unless needed)."""
         raise NotImplementedError(f"{type(self).__name__} must implement generator_loss")
 
-    def penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor | None:
-        """The unweighted critic regulariser (reported as ``gp``), or None for none.
+    def penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor:
+        """The unweighted critic regulariser (reported as ``gp``); used when ``penalty_weight`` is set.
 
         ``training`` is the mode of the critic's layers, the same as for the loss.
         """
-        return None
-
-    def critic_penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor:
-        """The extra critic term, already weighted: ``penalty_weight * penalty``; 0 by default."""
-        value = self.penalty(real, fake, training=training)
-        return tf.constant(0.0) if value is None else self.penalty_weight * value
+        raise NotImplementedError(f"{type(self).__name__} defines no penalty")
 
     def critic_objective(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> dict[str, tf.Tensor]:
         """Evaluates the critic's objective on a real and a fake batch, without side effects.
@@ -196,8 +201,8 @@ class GAN(keras.Model):
             "d_loss": self.critic_loss(real_out, fake_out),
             "w_dist": losses.wasserstein_estimate(real_out, fake_out),
         }
-        value = self.penalty(real, fake, training=training)
-        if value is not None:
+        if self.penalty_weight is not None:
+            value = self.penalty(real, fake, training=training)
             terms["gp"] = value
             terms["d_loss"] = terms["d_loss"] + self.penalty_weight * value
         return terms
@@ -213,8 +218,8 @@ class GAN(keras.Model):
 
         Both optimizers create their variables here, before any weights or a
         backup are restored, so a resumed run gets back their state (moments,
-        iteration counts). Omitted optimizers default to the variant's paper
-        optimizer from ``keras_wgan.variants``. Under the ``mixed_float16``
+        iteration counts). Omitted optimizers default to the paper's
+        optimizer (``paper_defaults``). Under the ``mixed_float16``
         policy both are wrapped in a ``LossScaleOptimizer``.
 
         Args:
@@ -233,11 +238,10 @@ class GAN(keras.Model):
                 )
             kwargs.pop(bad, None)
         if g_optimizer is None or d_optimizer is None:
-            from keras_wgan import variants
-
-            variant = variants.for_model(type(self))
-            g_optimizer = g_optimizer if g_optimizer is not None else variant.make_optimizer()
-            d_optimizer = d_optimizer if d_optimizer is not None else variant.make_optimizer()
+            if self.paper_defaults is None:
+                raise ValueError(f"{type(self).__name__} has no paper defaults; pass g_optimizer and d_optimizer.")
+            g_optimizer = g_optimizer if g_optimizer is not None else self.paper_defaults.make_optimizer()
+            d_optimizer = d_optimizer if d_optimizer is not None else self.paper_defaults.make_optimizer()
         g_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(g_optimizer))
         d_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(d_optimizer))
         if g_optimizer is d_optimizer:
@@ -284,8 +288,10 @@ class GAN(keras.Model):
         return {**self._rng_states(), "generator_iterations": self.generator_iterations}
 
     def _indexed_variables(self) -> list[keras.Variable]:
-        named = {id(v) for v in self._named_state().values()}
-        return [v for v in self._trainable_variables + self._non_trainable_variables if id(v) not in named]
+        """The model's own variables besides the named ones (a subclass may add some), in order."""
+        networks = [*self.generator.variables, *self.critic.variables]
+        skip = {id(v) for v in [*networks, *self._named_state().values(), self.eval_seed_generator.state]}
+        return [v for v in self.variables if id(v) not in skip]
 
     def save_own_variables(self, store: Any) -> None:
         for i, variable in enumerate(self._indexed_variables()):
@@ -309,6 +315,7 @@ class GAN(keras.Model):
             "latent_dim": self.latent_dim,
             "n_critic": self.n_critic,
             "seed": self.seed,
+            **({} if self.penalty_weight is None else {"penalty_weight": self.penalty_weight}),
         }
 
     @classmethod

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_wgan import distribute, losses
+from keras_wgan import paper_defaults as papers
 from keras_wgan.models.gan import GAN
 
 
@@ -23,6 +24,7 @@ class RSGAN(GAN):
     Args: see ``keras_wgan.models.GAN``.
     """
 
+    paper_defaults = papers.RELATIVISTIC
     uses_real_in_generator_loss = True
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
@@ -45,6 +47,7 @@ class RaGAN(GAN):
     Args: see ``keras_wgan.models.GAN``.
     """
 
+    paper_defaults = papers.RELATIVISTIC
     uses_real_in_generator_loss = True
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_wgan import losses
+from keras_wgan import paper_defaults as papers
 from keras_wgan.constraints import WeightClip
 from keras_wgan.models.gan import GAN
 
@@ -35,6 +36,8 @@ class WGAN(GAN):
     >>> all(float(abs(v).numpy().max()) <= 0.05 for v in gan.critic.trainable_variables)
     True
     """
+
+    paper_defaults = papers.WGAN
 
     def __init__(
         self,

@@ -8,16 +8,14 @@ import keras
 import tensorflow as tf
 
 from keras_wgan import losses
+from keras_wgan import paper_defaults as papers
 from keras_wgan.models.gan import GAN, batch_size_of
+from keras_wgan.networks import sublayers
 from keras_wgan.penalties import gradient_penalty
 
 
 def _batchnorm_layers(model: keras.layers.Layer) -> list[str]:
-    found = []
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer.name)
-    return found
+    return [layer.name for layer in [model, *sublayers(model)] if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
@@ -46,7 +44,7 @@ class WGANGP(GAN):
     updates; ``d_loss`` includes ``gp_weight * gp``.
     """
 
-    has_penalty = True
+    paper_defaults = papers.WGAN_GP
 
     def __init__(
         self,
@@ -60,9 +58,12 @@ class WGANGP(GAN):
         allow_batchnorm: bool = False,
         **kwargs: Any,
     ):
-        super().__init__(generator, critic, latent_dim=latent_dim, n_critic=n_critic, seed=seed, **kwargs)
         if not gp_weight >= 0:
             raise ValueError(f"`gp_weight` must be >= 0. Received: gp_weight={gp_weight!r}")
+        kwargs.pop("penalty_weight", None)  # the same value as gp_weight, from GAN.get_config
+        super().__init__(
+            generator, critic, latent_dim=latent_dim, n_critic=n_critic, seed=seed, penalty_weight=gp_weight, **kwargs
+        )
         bn = _batchnorm_layers(critic)
         if bn and not allow_batchnorm:
             raise ValueError(
@@ -70,13 +71,13 @@ class WGANGP(GAN):
                 "batch and breaks the per-example gradient penalty. Use norm='layer' (the paper's choice), "
                 "'instance' or 'none', or pass allow_batchnorm=True to force it."
             )
-        self.gp_weight = float(gp_weight)
         self.one_sided = bool(one_sided)
         self.allow_batchnorm = bool(allow_batchnorm)
 
     @property
-    def penalty_weight(self) -> float:
-        return self.gp_weight
+    def gp_weight(self) -> float:
+        """The penalty weight lambda (``penalty_weight``)."""
+        return self.penalty_weight
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
         return losses.wasserstein_critic_loss(real_out, fake_out)

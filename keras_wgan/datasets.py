@@ -1,0 +1,185 @@
+"""Registry of the datasets: what each name means, beside the variant registry.
+
+One ``DatasetSpec`` per dataset holds its kind, its defaults (image size,
+channels, batch, latent size, network width, epochs), the size of one pass
+when it is fixed, the metrics ``evaluate.py`` applies to it, and, for the 2D
+toys, the mixture's centres and scale. ``TrainConfig.resolve``, the step plan
+of ``training`` and ``evaluate.py`` ask the spec instead of comparing names.
+The pipelines themselves are in ``keras_wgan.data``.
+
+| name          | kind   | default size  | batch | latent | width | one pass     | metrics            |
+|---------------|--------|---------------|-------|--------|-------|--------------|--------------------|
+| `celeb_a`     | celeba | 64x64x3       | 64    | 128    | 64    | 162,770      | fid, kid, is, swd  |
+| `folder:PATH` | folder | 64x64x3       | 64    | 128    | 64    | files found  | fid, kid, is, swd  |
+| `digits`      | digits | 32x32x1       | 64    | 128    | 64    | 1,797        | digits, swd        |
+| `8gaussians`, `25gaussians`, `swissroll` | toy | 2D points | 256 | 2 | 512 | endless | toy   |
+
+Example:
+>>> from keras_wgan import datasets
+>>> spec = datasets.get("25gaussians")
+>>> spec.is_toy, spec.batch_size, spec.toy.centres.shape
+(True, 256, (25, 2))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from keras_wgan.errors import DatasetError
+
+#: Every metric ``evaluate.py`` knows.
+ALL_METRICS = ("fid", "kid", "is", "swd", "toy", "digits")
+#: Default CelebA center crop. The aligned faces are 178x218; a 140 px square
+#: keeps the face and hair with little background. DCGAN-era code used 108
+#: (tighter, face only) and Lucic et al. 2018 used 160 (more background).
+CELEBA_CROP = 140
+
+
+@dataclass(frozen=True)
+class ToyShape:
+    """A 2D toy of the WGAN-GP authors' toy script: points (plus noise) divided by a scale.
+
+    Attributes:
+        noise_std: standard deviation of the Gaussian noise before scaling.
+        divisor: the final division of every point.
+        raw_centres: mode centres before scaling (a mixture), or None (the swiss roll).
+    """
+
+    noise_std: float
+    divisor: float
+    raw_centres: tuple[tuple[float, float], ...] | None = None
+
+    @property
+    def centres(self) -> np.ndarray | None:
+        """The mode centres after scaling, float32 ``(n_modes, 2)`` (None: not a mixture)."""
+        if self.raw_centres is None:
+            return None
+        return np.asarray(self.raw_centres, dtype=np.float32) / self.divisor
+
+    @property
+    def std(self) -> float:
+        """Standard deviation of each mixture component after scaling."""
+        return self.noise_std / self.divisor
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a dataset name means.
+
+    Attributes:
+        name: registry name (``folder`` stands for every ``folder:PATH``).
+        kind: ``toy``, ``digits``, ``celeba`` or ``folder``: which pipeline reads it.
+        image_size, channels: default image shape (None for 2D points).
+        crop: default central crop (None: the largest square for folders, none for others).
+        batch_size, latent_dim, width: the defaults of ``train.py``.
+        epochs: default number of epochs.
+        num_examples: samples in one pass when fixed; None: endless (toys) or
+            counted when the data is opened (folders, CelebA).
+        metrics: what ``evaluate.py`` measures by default.
+        applicable_metrics: what it can measure at all.
+        eval_samples: default number of generated samples for evaluation.
+        toy: the 2D toy's shape (toys only).
+    """
+
+    name: str
+    kind: str
+    image_size: int | None = 64
+    channels: int | None = 3
+    crop: int | None = None
+    batch_size: int = 64
+    latent_dim: int = 128
+    width: int = 64
+    epochs: int = 25
+    num_examples: int | None = None
+    metrics: tuple[str, ...] = ("fid", "kid", "is", "swd")
+    applicable_metrics: tuple[str, ...] = ("fid", "kid", "is", "swd")
+    eval_samples: int = 10_000
+    toy: ToyShape | None = field(default=None)
+
+    @property
+    def is_toy(self) -> bool:
+        """Whether the samples are 2D points."""
+        return self.kind == "toy"
+
+
+def _toy(name: str, shape: ToyShape) -> DatasetSpec:
+    return DatasetSpec(
+        name,
+        "toy",
+        image_size=None,
+        channels=None,
+        batch_size=256,
+        latent_dim=2,
+        width=512,
+        epochs=20,
+        metrics=("toy",),
+        applicable_metrics=("toy",),
+        eval_samples=2500,
+        toy=shape,
+    )
+
+
+_S = 1.0 / math.sqrt(2.0)
+_EIGHT = tuple(
+    (2.0 * x, 2.0 * y) for x, y in [(1, 0), (-1, 0), (0, 1), (0, -1), (_S, _S), (_S, -_S), (-_S, _S), (-_S, -_S)]
+)
+_GRID = tuple((2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3))
+
+_REGISTRY: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec("celeb_a", "celeba", crop=CELEBA_CROP),
+        DatasetSpec("folder", "folder"),
+        _toy("8gaussians", ToyShape(0.02, 1.414, _EIGHT)),
+        _toy("25gaussians", ToyShape(0.05, 2.828, _GRID)),
+        _toy("swissroll", ToyShape(0.25, 7.5)),
+        DatasetSpec(
+            "digits",
+            "digits",
+            image_size=32,
+            channels=1,
+            num_examples=1797,
+            metrics=("digits", "swd"),
+            applicable_metrics=("digits", "swd", "fid", "kid", "is"),
+            eval_samples=1797,
+        ),
+    )
+}
+
+#: The toy names, in registry order.
+TOY_DATASETS = tuple(name for name, spec in _REGISTRY.items() if spec.is_toy)
+
+
+def choices() -> str:
+    """The accepted names as a phrase for messages and help texts."""
+    names = [("folder:PATH" if name == "folder" else name) for name in _REGISTRY]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def folder_path(name: str) -> str | None:
+    """The PATH of ``folder:PATH`` (None for other names)."""
+    return name[len("folder:") :] if isinstance(name, str) and name.startswith("folder:") else None
+
+
+def get(name: str) -> DatasetSpec:
+    """The spec of a dataset name (``folder:PATH`` gives the ``folder`` spec).
+
+    Raises:
+        DatasetError: an unknown name, or ``folder:`` without a path.
+    """
+    path = folder_path(name)
+    if path is not None:
+        if not path:
+            raise DatasetError("`folder:` needs a path, e.g. folder:/data/img_align_celeba")
+        return _REGISTRY["folder"]
+    if name == "folder" or name not in _REGISTRY:
+        raise DatasetError(f"unknown dataset {name!r}; choose {choices()}")
+    return _REGISTRY[name]
+
+
+def is_toy(name: str) -> bool:
+    """Whether ``name`` is one of the 2D toy datasets."""
+    return name in TOY_DATASETS

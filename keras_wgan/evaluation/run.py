@@ -1,0 +1,305 @@
+"""``evaluate_run(run_dir, ...)``: rebuild a run from its folder, measure it, write ``eval/``.
+
+Writes ``eval/metrics.json`` and pictures: ``samples.png`` (an 8x8 grid, or a
+scatter plot for 2D data), ``interpolation.png`` (latent interpolation strips)
+and ``nearest_neighbours.png`` (each of a few samples next to its nearest real
+images in pixel space, a memorization check).
+
+Each metric is an entry of ``METRICS``: a function of an ``Evaluation`` (the
+run, its generated and real samples, the options) that returns its numbers.
+Which metrics apply to a dataset, and which are measured by default, is the
+dataset registry's (``keras_wgan.datasets``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_wgan import data as data_lib
+from keras_wgan import datasets
+from keras_wgan.config import TrainConfig
+from keras_wgan.errors import ConfigError
+from keras_wgan.evaluation import features
+from keras_wgan.evaluation import metrics as formulas
+from keras_wgan.io_utils import atomic_write_text
+from keras_wgan.models import GAN
+from keras_wgan.pictures import image_grid, new_figure, save_figure, write_png
+from keras_wgan.run_dir import RunDir
+
+INCEPTION_METRICS = ("fid", "kid", "is")
+
+
+def default_metrics(config: TrainConfig) -> list[str]:
+    """What ``evaluate.py`` measures by default for a run's dataset (the registry's choice)."""
+    return list(config.dataset_spec.metrics)
+
+
+def check_metrics(names: list[str], config: TrainConfig) -> None:
+    """Raises ConfigError for unknown metrics or metrics that do not apply to the run's data."""
+    unknown = [m for m in names if m not in datasets.ALL_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(datasets.ALL_METRICS)}")
+    spec = config.dataset_spec
+    if spec.is_toy and any(m != "toy" for m in names):
+        raise ConfigError(f"{config.dataset} is 2D data: only the 'toy' metrics apply")
+    if not spec.is_toy and "toy" in names:
+        raise ConfigError("the 'toy' metrics need 2D data")
+    if "digits" in names and (
+        "digits" not in spec.applicable_metrics or config.image_size != 32 or config.channels != 1
+    ):
+        raise ConfigError("the 'digits' metrics need a run on digits at 32x32 with one channel")
+
+
+@dataclass
+class Evaluation:
+    """What the metrics of one ``evaluate_run`` call share.
+
+    Attributes:
+        config: the run's config.
+        fake: generated samples.
+        real: as many real samples (drawn with ``seed + 1``).
+        seed: the evaluation's seed.
+        batch_size: feature-extractor batch size.
+        inception: builds the Inception feature extractor (called at most once).
+        progress: progress bars for feature extraction.
+    """
+
+    config: TrainConfig
+    fake: np.ndarray
+    real: np.ndarray
+    seed: int
+    batch_size: int
+    inception: Callable[[], features.InceptionFeatures]
+    progress: bool = True
+
+    def batches(self, x: np.ndarray):
+        return (x[i : i + self.batch_size] for i in range(0, len(x), self.batch_size))
+
+    @functools.cached_property
+    def inception_features(self) -> dict[str, Any]:
+        """Real pool features (cached across calls), fake pool features and class probabilities."""
+        net = self.inception()
+        c = self.config
+        key = {
+            "dataset": c.dataset,
+            "split": "train",
+            "image_size": c.image_size,
+            "channels": c.channels,
+            "crop": c.crop,
+            "count": len(self.real),
+            "seed": self.seed + 1,
+            "extractor": net.identity,
+        }
+
+        def compute() -> dict[str, np.ndarray]:
+            pool, probs = features.extract(net, self.batches(self.real), len(self.real), self.progress)
+            return {"pool": pool, "probs": probs}
+
+        real = features.cached_statistics(key, compute)
+        fake_pool, fake_probs = features.extract(net, self.batches(self.fake), len(self.fake), self.progress)
+        return {"real_pool": real["pool"], "fake_pool": fake_pool, "fake_probs": fake_probs, "identity": net.identity}
+
+
+def _toy(ev: Evaluation) -> dict[str, Any]:
+    shape = ev.config.dataset_spec.toy
+    n_ot = min(len(ev.fake), 2000)
+    results: dict[str, Any] = {}
+    if shape.centres is not None:
+        results.update(formulas.mixture_metrics(ev.fake, shape.centres, shape.std))
+    other = _real_samples(ev.config, n_ot, ev.seed + 2)
+    results["w1"] = formulas.wasserstein1_exact(ev.fake[:n_ot], ev.real[:n_ot])
+    results["w1_true_vs_true"] = formulas.wasserstein1_exact(other, ev.real[:n_ot])
+    return results
+
+
+def _digits(ev: Evaluation) -> dict[str, Any]:
+    return features.digits_metrics(ev.fake)
+
+
+def _swd(ev: Evaluation) -> dict[str, Any]:
+    n = min(len(ev.fake), 4096)
+    return formulas.sliced_wasserstein_distance(ev.real[:n], ev.fake[:n], seed=ev.seed)
+
+
+def _fid(ev: Evaluation) -> dict[str, Any]:
+    f = ev.inception_features
+    return {"fid": formulas.fid_from_features(f["real_pool"], f["fake_pool"]), "inception": f["identity"]}
+
+
+def _kid(ev: Evaluation) -> dict[str, Any]:
+    f = ev.inception_features
+    real, fake = f["real_pool"], f["fake_pool"]
+    results: dict[str, Any] = {
+        "kid_subset_size": formulas.kid_subset_size(formulas.KID_SUBSET_SIZE, len(real), len(fake))
+    }
+    with warnings.catch_warnings():  # the adjustment is reported as kid_subset_size
+        warnings.simplefilter("ignore")
+        results["kid"], results["kid_std"] = formulas.kernel_inception_distance(real, fake, seed=ev.seed)
+    results["inception"] = f["identity"]
+    return results
+
+
+def _inception_score(ev: Evaluation) -> dict[str, Any]:
+    f = ev.inception_features
+    mean, std = formulas.inception_score(f["fake_probs"])
+    return {"is": mean, "is_std": std, "inception": f["identity"]}
+
+
+#: metric name -> the function that measures it (in the order they run).
+METRICS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
+    "toy": _toy,
+    "digits": _digits,
+    "swd": _swd,
+    "fid": _fid,
+    "kid": _kid,
+    "is": _inception_score,
+}
+
+
+def _real_samples(config: TrainConfig, n: int, seed: int) -> np.ndarray:
+    batch = 500 if config.is_toy else 100
+    ds = data_lib.make_dataset(
+        config.dataset,
+        batch,
+        config.image_size,
+        seed,
+        channels=config.channels,
+        crop=config.crop,
+        data_dir=config.data_dir,
+        repeat=True,
+    )
+    out = np.concatenate([b.numpy() for b in ds.take(-(-n // batch))])
+    return out[:n]
+
+
+def _interpolation(model: GAN, rows: int, steps: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((rows, model.latent_dim))
+    b = rng.standard_normal((rows, model.latent_dim))
+    t = np.linspace(0.0, 1.0, steps)
+    z = ((1 - t)[None, :, None] * a[:, None] + t[None, :, None] * b[:, None]).reshape(-1, model.latent_dim)
+    return image_grid(model.generate(z.astype(np.float32)), rows, steps)
+
+
+def _nearest_neighbours(fake: np.ndarray, real: np.ndarray, n_queries: int, k: int) -> np.ndarray:
+    queries = fake[:n_queries]
+    q = queries.reshape(len(queries), -1).astype(np.float64)
+    r = real.reshape(len(real), -1).astype(np.float64)
+    d = (q**2).sum(1)[:, None] + (r**2).sum(1)[None] - 2 * q @ r.T
+    idx = np.argsort(d, axis=1)[:, :k]
+    tiles = np.concatenate([queries[:, None], real[idx]], axis=1).reshape(-1, *fake.shape[1:])
+    return image_grid(tiles, len(queries), k + 1)
+
+
+def _scatter(fake: np.ndarray, real: np.ndarray, path: Path) -> None:
+    fig, ax = new_figure(5, 5)
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="orange", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="green", label="generated")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def _pictures(model: GAN, config: TrainConfig, fake: np.ndarray, real: np.ndarray, out_dir: Path, seed: int) -> None:
+    if config.is_toy:
+        _scatter(fake, real, out_dir / "samples.png")
+        return
+    grid_z = np.random.default_rng(seed + 3).standard_normal((64, model.latent_dim)).astype(np.float32)
+    write_png(image_grid(model.generate(grid_z), 8, 8), out_dir / "samples.png")
+    write_png(_interpolation(model, 8, 10, seed), out_dir / "interpolation.png")
+    write_png(_nearest_neighbours(fake, real, min(8, len(fake)), min(5, len(real))), out_dir / "nearest_neighbours.png")
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike,
+    metrics: list[str] | None = None,
+    num_samples: int | None = None,
+    batch_size: int = 100,
+    inception_weights: str | None = "imagenet",
+    inception_savedmodel: str | None = None,
+    use_ema: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Measures a run's generator and writes ``eval/metrics.json`` and pictures.
+
+    Args:
+        run_dir: a run folder written by ``train.py`` / ``keras_wgan.training.train``.
+        metrics: subset of ``fid, kid, is, swd, toy, digits``; by default what
+            applies to the run's data (the dataset registry's ``metrics``).
+        num_samples: generated (and real) samples; default 2500 for 2D data,
+            1797 for digits, 10000 for other images (the FID protocol's count).
+        batch_size: generator and feature-extractor batch size.
+        inception_weights: ``imagenet`` (Keras' weights, downloaded once by Keras), a
+            local weights file, or None for random weights (plumbing checks only).
+        inception_savedmodel: a SavedModel of the original FID Inception graph.
+        use_ema: evaluate ``ema_generator.keras`` instead of the final generator.
+        seed: seed of the samples.
+        progress: progress bars for feature extraction.
+
+    Returns:
+        The dict written to ``metrics.json``.
+
+    Raises:
+        ConfigError: bad arguments or run folder; ``MetricUnavailable``:
+        a metric's network or weights are missing.
+    """
+    run = RunDir(run_dir)
+    config, model = run.load()
+    names = list(metrics) if metrics else default_metrics(config)
+    check_metrics(names, config)
+    if num_samples is None:
+        num_samples = config.dataset_spec.eval_samples
+    if num_samples < 2 or batch_size < 1:
+        raise ConfigError("--num-samples must be >= 2 and --batch-size >= 1")
+    if use_ema:
+        if not run.ema_generator_path.is_file():
+            raise ConfigError(f"{run.ema_generator_path} does not exist (train with --ema-decay to keep one)")
+        generator = keras.saving.load_model(run.ema_generator_path, compile=False)
+        model.generator.set_weights(generator.get_weights())
+
+    out_dir = run.eval_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    z = np.random.default_rng(seed).standard_normal((num_samples, model.latent_dim)).astype(np.float32)
+    fake = model.generate(z, batch_size=batch_size)
+    real = _real_samples(config, num_samples, seed + 1)
+    _pictures(model, config, fake, real, out_dir, seed)
+    evaluation = Evaluation(
+        config,
+        fake,
+        real,
+        seed,
+        batch_size,
+        lambda: features.InceptionFeatures(weights=inception_weights, saved_model=inception_savedmodel),
+        progress,
+    )
+    results: dict[str, Any] = {}
+    for name, measure in METRICS.items():
+        if name in names:
+            results.update(measure(evaluation))
+    report = {
+        "run": str(run_dir),
+        "variant": config.variant,
+        "dataset": config.dataset,
+        "generator_step": int(model.generator_iterations.numpy()),
+        "generator": "ema" if use_ema else "final",
+        "num_samples": num_samples,
+        "metrics": names,
+        "results": results,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    atomic_write_text(out_dir / "metrics.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report

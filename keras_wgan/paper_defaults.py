@@ -1,0 +1,111 @@
+"""The papers' default hyper-parameters of each variant, and the optimizers they name.
+
+The models (``GAN.paper_defaults``, used by ``compile()`` without optimizers) and
+the variant registry (``keras_wgan.variants``) both read this table; it imports
+neither, so neither imports the other.
+
+| variant   | optimizer (paper)              | n_critic | critic norm | extra          |
+|-----------|--------------------------------|----------|-------------|----------------|
+| `dcgan`   | Adam 2e-4, beta1 0.5, b2 0.999 | 1        | batch       |                |
+| `rsgan`   | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
+| `ragan`   | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
+| `wgan`    | RMSprop 5e-5 (eps outside)     | 5        | batch       | clip 0.01      |
+| `wgan_gp` | Adam 1e-4, beta1 0.0, b2 0.9   | 5        | layer       | lambda 10      |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+from keras_wgan.optimizers import RMSpropEpsOutside
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop")
+
+
+@dataclass(frozen=True)
+class PaperDefaults:
+    """One paper's training hyper-parameters.
+
+    Attributes:
+        paper: the reference the values come from.
+        optimizer: ``adam`` or ``rmsprop`` (``adamw`` available as an option).
+        learning_rate: for both networks.
+        beta_1, beta_2: Adam's betas (ignored by RMSprop).
+        rho: RMSprop's decay (0.99, PyTorch's default used by the WGAN code);
+            ``rmsprop`` is ``keras_wgan.optimizers.RMSpropEpsOutside`` (epsilon
+            1e-8 outside the square root, as PyTorch's).
+        n_critic: critic updates per generator update.
+        critic_norm: normalization of the DCGAN critic.
+        clip_value: WGAN weight-clipping bound, None where it does not apply.
+        gp_weight: WGAN-GP penalty weight lambda, None where it does not apply.
+    """
+
+    paper: str
+    optimizer: str
+    learning_rate: float
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    rho: float = 0.99
+    n_critic: int = 1
+    critic_norm: str = "batch"
+    clip_value: float | None = None
+    gp_weight: float | None = None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The values as a plain dict (without ``paper``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "paper"}
+
+    def make_optimizer(
+        self,
+        optimizer: str | None = None,
+        learning_rate: float | None = None,
+        beta_1: float | None = None,
+        beta_2: float | None = None,
+        weight_decay: float = 1e-4,
+    ) -> keras.optimizers.Optimizer:
+        """A fresh optimizer with these defaults, any of them overridden.
+
+        Args:
+            optimizer: ``adam``, ``adamw`` or ``rmsprop``; the paper's by default.
+            learning_rate: overrides the paper's learning rate.
+            beta_1, beta_2: override Adam's betas.
+            weight_decay: AdamW's decoupled weight decay.
+
+        Returns:
+            A new, unbuilt ``keras.optimizers.Optimizer``.
+        """
+        name = (optimizer or self.optimizer).lower()
+        lr = self.learning_rate if learning_rate is None else learning_rate
+        b1 = self.beta_1 if beta_1 is None else beta_1
+        b2 = self.beta_2 if beta_2 is None else beta_2
+        if name == "adam":
+            return keras.optimizers.Adam(lr, beta_1=b1, beta_2=b2)
+        if name == "adamw":
+            return keras.optimizers.AdamW(lr, beta_1=b1, beta_2=b2, weight_decay=weight_decay)
+        if name == "rmsprop":
+            # The reference's RMSprop (PyTorch): epsilon 1e-8 outside the square root.
+            return RMSpropEpsOutside(lr, rho=self.rho, epsilon=1e-8)
+        raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}.")
+
+
+_RADFORD_ADAM = {"optimizer": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+
+DCGAN = PaperDefaults("Radford et al. 2016, arXiv:1511.06434", **_RADFORD_ADAM)
+RELATIVISTIC = PaperDefaults("Jolicoeur-Martineau 2019, arXiv:1807.00734", **_RADFORD_ADAM)
+WGAN = PaperDefaults(
+    "Arjovsky et al. 2017, arXiv:1701.07875", optimizer="rmsprop", learning_rate=5e-5, n_critic=5, clip_value=0.01
+)
+WGAN_GP = PaperDefaults(
+    "Gulrajani et al. 2017, arXiv:1704.00028",
+    optimizer="adam",
+    learning_rate=1e-4,
+    beta_1=0.0,
+    beta_2=0.9,
+    n_critic=5,
+    critic_norm="layer",
+    gp_weight=10.0,
+)

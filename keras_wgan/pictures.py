@@ -1,0 +1,116 @@
+"""Pictures for callbacks and evaluation: image grids, PNG and GIF files, matplotlib figures.
+
+Every file is written atomically (``keras_wgan.io_utils``), so a picture read while a
+run is in progress is always whole. Figures use matplotlib's object-oriented API with
+the Agg canvas: no pyplot state and no display needed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_wgan.io_utils import atomic_write_bytes
+
+
+def image_grid(images: np.ndarray, rows: int, cols: int, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
+    """Tiles images in [-1, 1] into one uint8 grid with ``padding`` pixels between and around tiles.
+
+    Args:
+        images: ``(n, h, w, c)`` with ``n >= rows * cols``, values in [-1, 1].
+        rows, cols: grid layout.
+        padding: pixels between tiles and at the border.
+        pad_value: padding value in [-1, 1] (1 is white).
+
+    Returns:
+        uint8 array ``(rows*h + (rows+1)*padding, cols*w + (cols+1)*padding, c)``.
+
+    Example:
+    >>> image_grid(np.zeros((64, 32, 32, 1)), 8, 8).shape
+    (274, 274, 1)
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"image_grid expects (n, h, w, c) images. Received shape {images.shape}")
+    n, h, w, c = images.shape
+    if n < rows * cols:
+        raise ValueError(f"Need {rows * cols} images for a {rows}x{cols} grid. Received {n}")
+    grid = np.full((rows * h + (rows + 1) * padding, cols * w + (cols + 1) * padding, c), pad_value, dtype=np.float32)
+    for k in range(rows * cols):
+        r, q = divmod(k, cols)
+        top, left = padding + r * (h + padding), padding + q * (w + padding)
+        grid[top : top + h, left : left + w] = images[k]
+    return np.round((np.clip(grid, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
+def label_frame(frame: np.ndarray, text: str) -> np.ndarray:
+    """Writes ``text`` in the top-left corner of a uint8 frame; returns it as RGB."""
+    from PIL import Image, ImageDraw
+
+    if frame.shape[-1] == 1:
+        frame = np.repeat(frame, 3, axis=-1)
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((2, 1), text)
+    draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(0, 0, 0))
+    draw.text((2, 1), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def write_png(image: np.ndarray, path: str | Path) -> None:
+    """Writes a uint8 ``(h, w, 1)`` or ``(h, w, 3)`` image as a PNG, atomically."""
+    import imageio.v2 as imageio
+
+    buf = io.BytesIO()
+    imageio.imwrite(buf, image if image.shape[-1] == 3 else image[..., 0], format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_png(path: str | Path) -> np.ndarray:
+    """Reads a PNG as a uint8 array."""
+    import imageio.v2 as imageio
+
+    return np.asarray(imageio.imread(path))
+
+
+def write_gif(frames: Iterable[np.ndarray], path: str | Path, duration: float = 0.3) -> int:
+    """Writes uint8 RGB frames as a looping GIF, atomically. Returns the frame count."""
+    import imageio.v2 as imageio
+
+    frames = list(frames)
+    if not frames:
+        return 0
+    buf = io.BytesIO()
+    imageio.mimsave(buf, frames, format="GIF", duration=duration, loop=0)
+    atomic_write_bytes(path, buf.getvalue())
+    return len(frames)
+
+
+def new_figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
+    """A matplotlib ``Figure`` of ``width x height`` inches and its ``ncols`` axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def save_figure(fig: Any, path: str | Path) -> None:
+    """Writes a figure as a PNG (100 dpi), atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def colors(n: int) -> list:
+    """``n`` colours spread over the viridis map (one per line of a plot)."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(i / max(1, n - 1)) for i in range(n)]
