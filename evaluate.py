@@ -3,12 +3,16 @@
 
 Rebuilds the generator from the run folder, draws samples and writes
 ``runs/NAME/eval/metrics.json`` plus pictures (sample grid, latent interpolation,
-nearest real neighbours). Metrics: fid, kid, is (Inception-v3), swd (no download),
-toy (2D data: modes, high-quality samples, exact W1), digits (a small classifier
-trained once on the bundled digits). By default, what applies to the run's data.
+nearest real neighbours). Metrics: fid, kid, is (Inception), swd (no download),
+prdc (precision, recall, density, coverage), toy (2D data: modes, high-quality
+samples, exact W1), digits (a small classifier trained once on the bundled
+digits). By default, what applies to the run's data.
 
-FIDs from Keras' ImageNet InceptionV3 are not comparable to published numbers; pass
-the original FID Inception graph with --inception-savedmodel for that.
+FID, KID, IS and prdc on photos use the original FID Inception graph (the
+2015-12-05 release, fed as the reference FID code feeds it), downloaded once into
+the cache folder, or the file given with --inception-graph. Keras' ImageNet
+InceptionV3 (--inception-weights imagenet) is another network: its FIDs are not
+comparable with published numbers.
 
 Exit codes: 0 done, 2 bad input or a metric that cannot run here (one line on stderr).
 """
@@ -26,15 +30,20 @@ PROG = "evaluate.py"
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder written by train.py")
-    p.add_argument("--metrics", help="comma-separated subset of fid,kid,is,swd,toy,digits (default: what applies)")
+    p.add_argument("--metrics", help="comma-separated subset of fid,kid,is,swd,prdc,toy,digits (default: what applies)")
     p.add_argument("--num-samples", type=int, help="samples (default 2500 toys, 1797 digits, 10000 images)")
     p.add_argument("--batch-size", type=int, default=100, help="batch size of generation and features")
     p.add_argument(
-        "--inception-weights",
-        default="imagenet",
-        help="'imagenet' (Keras downloads them once), a local weights file, or 'random' (plumbing only)",
+        "--inception-graph",
+        help="the FID Inception graph: classify_image_graph_def.pb or inception-2015-12-05.tgz "
+        "(default: the cached copy, downloaded once)",
     )
-    p.add_argument("--inception-savedmodel", help="SavedModel of the original FID Inception graph")
+    p.add_argument(
+        "--inception-weights",
+        help="use Keras' InceptionV3 instead: 'imagenet' (Keras downloads them once; not comparable with papers), "
+        "a local weights file, or 'random' (plumbing only)",
+    )
+    p.add_argument("--inception-savedmodel", help="a SavedModel exported from the FID Inception graph")
     p.add_argument("--ema", action="store_true", help="evaluate the EMA generator (ema_generator.keras)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -48,18 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable
     from keras_wgan.evaluation.run import evaluate_run
 
-    weights = None if args.inception_weights == "random" else args.inception_weights
     try:
         report = evaluate_run(
             args.run,
             metrics,
             args.num_samples,
             args.batch_size,
-            weights,
-            args.inception_savedmodel,
-            args.ema,
-            args.seed,
+            inception_weights=args.inception_weights,
+            inception_savedmodel=args.inception_savedmodel,
+            use_ema=args.ema,
+            seed=args.seed,
             progress=not args.quiet,
+            inception_graph=args.inception_graph,
         )
     except (ConfigError, DatasetError, MetricUnavailable) as err:
         return fail(PROG, err)

@@ -9,10 +9,14 @@ The pipelines themselves are in ``keras_wgan.data``.
 
 | name          | kind   | default size  | batch | latent | width | one pass     | metrics            |
 |---------------|--------|---------------|-------|--------|-------|--------------|--------------------|
-| `celeb_a`     | celeba | 64x64x3       | 64    | 128    | 64    | 162,770      | fid, kid, is, swd  |
-| `folder:PATH` | folder | 64x64x3       | 64    | 128    | 64    | files found  | fid, kid, is, swd  |
-| `digits`      | digits | 32x32x1       | 64    | 128    | 64    | 1,797        | digits, swd        |
-| `8gaussians`, `25gaussians`, `swissroll` | toy | 2D points | 256 | 2 | 512 | endless | toy   |
+| `celeb_a`     | celeba | 64x64x3       | 64    | 128    | 64    | 162,770      | fid, kid, is, swd, prdc |
+| `folder:PATH` | folder | 64x64x3       | 64    | 128    | 64    | files found  | fid, kid, is, swd, prdc |
+| `digits`      | digits | 32x32x1       | 64    | 128    | 64    | 1,797        | digits, swd, prdc       |
+| `8gaussians`, `25gaussians`, `swissroll` | toy | 2D points | 256 | 2 | 512 | endless | toy, prdc |
+
+``prdc`` (precision, recall, density, coverage) is measured on the dataset's
+``features``: Inception pool features for photos, the digits classifier's
+features for digits, the points themselves for the toys.
 
 Example:
 >>> from keras_wgan import datasets
@@ -31,7 +35,7 @@ import numpy as np
 from keras_wgan.errors import DatasetError
 
 #: Every metric ``evaluate.py`` knows.
-ALL_METRICS = ("fid", "kid", "is", "swd", "toy", "digits")
+ALL_METRICS = ("fid", "kid", "is", "swd", "prdc", "toy", "digits")
 #: Default CelebA center crop. The aligned faces are 178x218; a 140 px square
 #: keeps the face and hair with little background. DCGAN-era code used 108
 #: (tighter, face only) and Lucic et al. 2018 used 160 (more background).
@@ -80,6 +84,8 @@ class DatasetSpec:
             counted when the data is opened (folders, CelebA).
         metrics: what ``evaluate.py`` measures by default.
         applicable_metrics: what it can measure at all.
+        features: the feature vectors of the manifold metrics (``prdc``):
+            ``points`` (the 2D samples), ``digits_classifier`` or ``inception``.
         eval_samples: default number of generated samples for evaluation.
         toy: the 2D toy's shape (toys only).
     """
@@ -94,8 +100,9 @@ class DatasetSpec:
     width: int = 64
     epochs: int = 25
     num_examples: int | None = None
-    metrics: tuple[str, ...] = ("fid", "kid", "is", "swd")
-    applicable_metrics: tuple[str, ...] = ("fid", "kid", "is", "swd")
+    metrics: tuple[str, ...] = ("fid", "kid", "is", "swd", "prdc")
+    applicable_metrics: tuple[str, ...] = ("fid", "kid", "is", "swd", "prdc")
+    features: str = "inception"
     eval_samples: int = 10_000
     toy: ToyShape | None = field(default=None)
 
@@ -115,8 +122,9 @@ def _toy(name: str, shape: ToyShape) -> DatasetSpec:
         latent_dim=2,
         width=512,
         epochs=20,
-        metrics=("toy",),
-        applicable_metrics=("toy",),
+        metrics=("toy", "prdc"),
+        applicable_metrics=("toy", "prdc"),
+        features="points",
         eval_samples=2500,
         toy=shape,
     )
@@ -142,8 +150,9 @@ _REGISTRY: dict[str, DatasetSpec] = {
             image_size=32,
             channels=1,
             num_examples=1797,
-            metrics=("digits", "swd"),
-            applicable_metrics=("digits", "swd", "fid", "kid", "is"),
+            metrics=("digits", "swd", "prdc"),
+            applicable_metrics=("digits", "swd", "prdc", "fid", "kid", "is"),
+            features="digits_classifier",
             eval_samples=1797,
         ),
     )

@@ -18,7 +18,7 @@ def test_digits_spec_matches_the_bundled_digits():
 def test_toy_specs(name):
     spec = datasets.get(name)
     assert spec.is_toy and datasets.is_toy(name) and data.dataset_size(name) is None
-    assert spec.metrics == spec.applicable_metrics == ("toy",)
+    assert spec.metrics == spec.applicable_metrics == ("toy", "prdc") and spec.features == "points"
     points = next(iter(data.make_dataset(name, spec.batch_size, seed=0))).numpy()
     assert points.shape == (256, 2)
     if spec.toy.centres is not None:  # every point within 5 std of a centre

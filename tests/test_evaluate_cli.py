@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import write_test_graph
 from PIL import Image
 
 from keras_wgan.config import TrainConfig
@@ -68,7 +69,8 @@ def test_digits_run_metrics_and_pictures(runs):
     result = evaluate(runs["digits"], "--num-samples", "200")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((runs["digits"] / "eval" / "metrics.json").read_text())
-    assert report["metrics"] == ["digits", "swd"] and report["num_samples"] == 200 and report["generator_step"] == 2
+    assert report["metrics"] == ["digits", "swd", "prdc"] and report["num_samples"] == 200
+    assert report["generator_step"] == 2
     res = report["results"]
     for key in (
         "classes_covered",
@@ -79,9 +81,13 @@ def test_digits_run_metrics_and_pictures(runs):
         "swd_32",
         "swd_16",
         "swd_avg",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
     ):
         assert key in res and np.isfinite(res[key]), key
-    assert res["classifier_accuracy"] > 0.9
+    assert res["classifier_accuracy"] > 0.9 and res["prdc_features"] == "digits_classifier"
     assert Image.open(runs["digits"] / "eval" / "samples.png").size == (274, 274)
     assert Image.open(runs["digits"] / "eval" / "interpolation.png").size == (10 * 34 + 2, 8 * 34 + 2)
     assert Image.open(runs["digits"] / "eval" / "nearest_neighbours.png").size == (6 * 34 + 2, 8 * 34 + 2)
@@ -113,6 +119,7 @@ def test_toy_run_metrics(runs):
     res = json.loads((runs["toy"] / "eval" / "metrics.json").read_text())["results"]
     assert res["modes_total"] == 25 and 0 <= res["modes"] <= 25 and 0 <= res["high_quality"] <= 1
     assert res["w1"] > res["w1_true_vs_true"] > 0  # an untrained generator is far from the data
+    assert res["prdc_features"] == "points" and 0 <= res["precision"] <= 1 and 0 <= res["coverage"] <= 1
     assert (runs["toy"] / "eval" / "samples.png").is_file()
 
 
@@ -131,7 +138,7 @@ def load_evaluate_module():
     ("args", "message"),
     [
         (["{digits}", "--metrics", "fid,bogus"], "unknown metric(s) bogus"),
-        (["{toy}", "--metrics", "swd"], "only the 'toy' metrics apply"),
+        (["{toy}", "--metrics", "swd"], "only the 'toy' and 'prdc' metrics apply"),
         (["{digits}", "--metrics", "toy"], "need 2D data"),
         (["/no/such/run"], "is not a run folder"),
     ],
@@ -143,9 +150,37 @@ def test_bad_input_exit_2(runs, args, message, capsys):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_missing_inception_weights_through_the_cli(runs):
-    # No network here: Keras cannot download the ImageNet weights; one line, exit 2.
+def test_missing_inception_networks_through_the_cli(runs):
+    # No network here: neither the FID graph (the default) nor Keras' ImageNet weights can be
+    # downloaded; one line each, exit 2, naming what to pass instead.
     result = evaluate(runs["digits"], "--metrics", "fid", "--num-samples", "4")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "FID Inception graph could not be downloaded" in result.stderr and "--inception-graph" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    result = evaluate(runs["digits"], "--metrics", "fid", "--num-samples", "4", "--inception-weights", "imagenet")
     assert result.returncode == 2, result.stderr[-2000:]
     assert "weights are not available" in result.stderr and "--inception-weights" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_fid_graph_through_the_cli_given_or_cached(runs, tmp_path):
+    graph = tmp_path / "inception-2015-12-05.tgz"
+    write_test_graph(graph)
+    args = ["--metrics", "fid,kid,is,swd,prdc", "--num-samples", "24", "--batch-size", "12"]
+    result = evaluate(runs["digits"], *args, "--inception-graph", str(graph))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((runs["digits"] / "eval" / "metrics.json").read_text())
+    res = report["results"]
+    assert res["inception"].startswith("fid-inception-graph:sha256=")
+    assert res["fid"] > 0 and res["is"] >= 1.0 and res["kid_subset_size"] == 24
+    assert {"precision", "recall", "density", "coverage"} <= set(res) and res["prdc_features"] == "digits_classifier"
+    # Without the option: the copy in the cache folder (where a download puts it).
+    cached = Path(ENV["KERAS_WGAN_CACHE"]) / "inception" / "inception-2015-12-05.tgz"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(graph.read_bytes())
+    try:
+        again = evaluate(runs["digits"], *args)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert json.loads((runs["digits"] / "eval" / "metrics.json").read_text())["results"]["fid"] == res["fid"]
+    finally:
+        cached.unlink()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import write_test_graph
 from scipy import linalg
 
 from keras_wgan import data, datasets
@@ -80,18 +81,18 @@ def test_inception_score_limits():
     assert ev.inception_score(onehot)[1] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_swd_zero_for_identical_and_grows_with_shift():
+def test_swd_grows_with_shift():
     rng = np.random.default_rng(3)
     images = np.tanh(rng.normal(size=(64, 32, 32, 1))).astype(np.float32)
     images = _blur(images)  # some spatial structure
     same = ev.sliced_wasserstein_distance(images, images.copy())
     assert set(same) == {"swd_32", "swd_16", "swd_avg"}
-    assert same["swd_avg"] == pytest.approx(0.0, abs=1e-6)
     # Shift the distribution towards unstructured noise (the per-channel descriptor normalization of
     # the protocol removes plain offsets and scalings, so the shift must change the patch statistics).
+    # With independent patch positions identical sets are not at 0 but at the protocol's noise floor.
     noise = np.tanh(rng.normal(size=images.shape)).astype(np.float32)
-    values = [ev.sliced_wasserstein_distance(images, (1 - t) * images + t * noise)["swd_avg"] for t in (0.2, 0.5, 1)]
-    assert 0 < values[0] < values[1] < values[2]
+    values = [ev.sliced_wasserstein_distance(images, (1 - t) * images + t * noise)["swd_avg"] for t in (0.5, 1)]
+    assert 0 < same["swd_avg"] < values[0] < values[1]
 
 
 def test_laplacian_pyramid_reconstructs_the_image():
@@ -187,3 +188,225 @@ def test_digits_metrics_on_real_digits(tmp_path, monkeypatch):
     collapsed = ev.digits_metrics(ones, classifier, real=images)
     assert collapsed["classes_covered"] <= 2 and collapsed["class_kl"] > 1.5
     assert collapsed["classifier_fid"] > real["classifier_fid"]
+
+
+# ------------------------------------------------- precision/recall, density/coverage
+def _line(*xs):
+    return np.array([[x, 0.0] for x in xs])
+
+
+def test_precision_recall_density_coverage_by_hand():
+    # k = 1. Real radii: 0->1 (1), 1->0 (1), 3->1 (2), 7->3 (4); generated: 0.5->4.9, 4.9->0.5 (4.4), 12->4.9 (7.1).
+    real, fake = _line(0, 1, 3, 7), _line(0.5, 4.9, 12)
+    np.testing.assert_allclose(ev.nearest_neighbour_radii(real, 1), [1, 1, 2, 4])
+    # Precision: 0.5 (ball of 0) and 4.9 (ball of 7) are inside the real manifold, 12 is not (7 + 4 < 12).
+    # Recall: every real point is within 4.4 of 0.5 or 4.9.
+    assert ev.precision_recall(real, fake, k=1) == {"precision": pytest.approx(2 / 3), "recall": 1.0}
+    # Density: 0.5 lies in the balls of 0 and 1, 4.9 in those of 3 and 7, 12 in none: (2 + 2 + 0) / (1 * 3).
+    dc = ev.density_coverage(real, fake, k=1)
+    assert dc["density"] == pytest.approx(4 / 3) and dc["coverage"] == 1.0
+    # Coverage: with 0.5 and 12 only the balls of 0 and 1 hold a generated point: 2 of 4.
+    assert ev.density_coverage(real, _line(0.5, 12), k=1) == {"density": 1.0, "coverage": 0.5}
+    # k = 2: the second nearest other point: 0->3 (at 3), 1->3 (at 2), 3->0 (at 3), 7->1 (at 6).
+    np.testing.assert_allclose(ev.nearest_neighbour_radii(real, 2), [3, 2, 3, 6])
+
+
+def test_manifold_metrics_separate_missing_modes_from_blur():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    real = centres[rng.integers(0, 2, 600)] + rng.normal(size=(600, 2)) * 0.5
+    same = centres[rng.integers(0, 2, 600)] + rng.normal(size=(600, 2)) * 0.5
+    one_mode = centres[0] + rng.normal(size=(600, 2)) * 0.5  # sharp, half the modes missing
+    blurry = centres[rng.integers(0, 2, 600)] + rng.normal(size=(600, 2)) * 3.0  # covering, off the data
+    pr_same, dc_same = ev.precision_recall(real, same), ev.density_coverage(real, same)
+    assert pr_same["precision"] > 0.9 and pr_same["recall"] > 0.9 and 0.8 < dc_same["density"] < 1.2
+    pr_one, dc_one = ev.precision_recall(real, one_mode), ev.density_coverage(real, one_mode)
+    assert pr_one["precision"] > 0.9 and pr_one["recall"] < 0.6 and dc_one["coverage"] < 0.6
+    pr_blur, dc_blur = ev.precision_recall(real, blurry), ev.density_coverage(real, blurry)
+    assert pr_blur["precision"] < 0.5 and pr_blur["recall"] > 0.9 and dc_blur["density"] < 0.5
+
+
+def test_manifold_metrics_chunking_matches_brute_force():
+    from scipy.spatial.distance import cdist
+
+    from keras_wgan.evaluation import metrics
+
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(size=(2100, 5)), rng.normal(size=(1500, 5)) + 0.3  # more rows than one chunk
+    d_rr = cdist(real, real)
+    np.fill_diagonal(d_rr, np.inf)
+    radii = np.sort(d_rr, axis=1)[:, 4]
+    np.testing.assert_allclose(metrics.nearest_neighbour_radii(real, 5), radii, rtol=1e-9)
+    inside = cdist(fake, real) <= radii[None, :]
+    dc = ev.density_coverage(real, fake, k=5)
+    assert dc["density"] == pytest.approx(inside.sum() / (5 * len(fake)))
+    assert dc["coverage"] == pytest.approx(inside.any(axis=0).mean())
+
+
+def _reference_swd(real, fake, seed, per_image=16, size=7, repeats=2, per_repeat=8, min_size=16):
+    """The progressive-GAN SWD written plainly in NumPy/SciPy (whole arrays, float64)."""
+    from scipy import ndimage
+
+    from keras_wgan.evaluation.metrics import swd_directions, swd_patch_positions
+
+    g = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1])[None, :, :, None] / 256.0
+
+    def pyramid(x):
+        levels, cur = [], x.astype(np.float64)
+        while cur.shape[1] > min_size:
+            down = ndimage.convolve(cur, g, mode="mirror")[:, ::2, ::2]
+            up = np.zeros_like(cur)
+            up[:, ::2, ::2] = down
+            levels.append(cur - ndimage.convolve(up, g * 4.0, mode="mirror"))
+            cur = down
+        return [*levels, cur]
+
+    out = {}
+    pyramids = [pyramid(real), pyramid(fake)]
+    for i in range(len(pyramids[0])):
+        descriptors = []
+        for s in range(2):
+            level = pyramids[s][i]
+            n, side, _, c = level.shape
+            corners = swd_patch_positions(n, side, size, per_image, np.random.default_rng([0 + seed, s, i]))
+            d = np.stack([level[j, y : y + size, x : x + size].ravel() for j in range(n) for y, x in corners[j]])
+            d = d.reshape(len(d), -1, c)
+            d = (d - d.mean(axis=(0, 1))) / (d.std(axis=(0, 1)) + 1e-8)
+            descriptors.append(d.reshape(len(d), -1))
+        dim = descriptors[0].shape[1]
+        dirs = np.concatenate(
+            [swd_directions(dim, per_repeat, np.random.default_rng([seed, 2, i, r])) for r in range(repeats)], axis=1
+        ).astype(np.float64)
+        pa, pb = (np.sort(d @ dirs, axis=0) for d in descriptors)
+        out[f"swd_{pyramids[0][i].shape[1]}"] = 1e3 * np.abs(pa - pb).mean()
+    out["swd_avg"] = np.mean(list(out.values()))
+    return out
+
+
+def test_swd_matches_a_numpy_reference_in_small_memory_chunks():
+    rng = np.random.default_rng(0)
+    real = np.tanh(rng.normal(size=(10, 32, 32, 3))).astype(np.float32)
+    fake = np.tanh(rng.normal(size=(10, 32, 32, 3)) * 1.5).astype(np.float32)
+    args = {"patches_per_image": 16, "repeats": 2, "directions_per_repeat": 8, "seed": 3}
+    expected = _reference_swd(real, fake, seed=3, per_image=16, repeats=2, per_repeat=8)
+    whole = ev.sliced_wasserstein_distance(real, fake, **args)
+    # Directions in groups of 3 and pyramids 4 images at a time: the same numbers.
+    chunked = ev.sliced_wasserstein_distance(real, fake, memory_budget=3 * 2 * 2 * 160 * 4, images_per_chunk=4, **args)
+    assert whole.keys() == expected.keys() == {"swd_32", "swd_16", "swd_avg"}
+    for key, value in expected.items():
+        assert whole[key] == pytest.approx(value, rel=1e-4) and chunked[key] == pytest.approx(value, rel=1e-4)
+
+
+def test_swd_draws_patch_positions_independently_for_each_set():
+    from keras_wgan.evaluation.metrics import swd_patch_positions
+
+    a = swd_patch_positions(4, 64, 7, 128, np.random.default_rng([0, 0, 0]))
+    b = swd_patch_positions(4, 64, 7, 128, np.random.default_rng([0, 1, 0]))
+    assert a.shape == (4, 128, 2) and a.min() >= 0 and a.max() <= 64 - 7 and not np.array_equal(a, b)
+    # So identical sets give a non-zero distance (the protocol's noise floor), below a real difference.
+    rng = np.random.default_rng(1)
+    x = np.tanh(rng.normal(size=(64, 32, 32, 3))).astype(np.float32)
+    same = ev.sliced_wasserstein_distance(x, x.copy(), patches_per_image=32)["swd_avg"]
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(x, sigma=(0, 1.5, 1.5, 0))  # other spatial statistics
+    other = ev.sliced_wasserstein_distance(x, smooth, patches_per_image=32)["swd_avg"]
+    assert 0 < same < 0.6 * other
+
+
+# ------------------------------------------------------ the FID Inception graph
+def _reference_graph_outputs(pb_path, images):
+    """The reference code's way: the graph imported as is, one image at a time into ExpandDims:0,
+    pool_3:0 read, logits as the pool features times softmax/logits/MatMul's weights."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(ev.inception_graph.read_graph_def(pb_path), name="")
+        pool = graph.get_tensor_by_name("pool_3:0")
+        weights = graph.get_operation_by_name("softmax/logits/MatMul").inputs[1]
+        with tf.compat.v1.Session(graph=graph) as session:
+            pools = []
+            for image in images:
+                value, w = session.run([pool, weights], {"ExpandDims:0": image[None]})
+                pools.append(value.reshape(-1))
+    pools = np.array(pools, np.float64)
+    logits = pools @ w
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return pools, probs / probs.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("name", ["classify_image_graph_def.pb", "inception-2015-12-05.tgz"])
+def test_inception_graph_is_fed_like_the_reference_code(tmp_path, name):
+    write_test_graph(tmp_path / name)
+    write_test_graph(tmp_path / "plain.pb")  # the same graph (same seed), for the reference
+    rng = np.random.default_rng(0)
+    images = np.tanh(rng.normal(size=(7, 20, 20, 3))).astype(np.float32)  # any size: the graph resizes
+    net = ev.InceptionGraph(tmp_path / name)
+    pool, probs = net(images)
+    pixels = ev.InceptionGraph.pixels(images)
+    assert pixels.min() >= 0 and pixels.max() <= 255 and np.array_equal(pixels, np.round(pixels))  # 8-bit values
+    ref_pool, ref_probs = _reference_graph_outputs(tmp_path / "plain.pb", pixels)
+    np.testing.assert_allclose(pool, ref_pool, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probs, ref_probs, rtol=1e-5, atol=1e-7)
+    assert net.identity.startswith("fid-inception-graph:sha256=") and len(net.identity.split("=")[1]) == 64
+    # One channel is repeated to three, as for RGB.
+    gray_pool, _ = net(images[..., :1])
+    np.testing.assert_allclose(gray_pool, net(np.repeat(images[..., :1], 3, axis=-1))[0])
+    # FID on these features equals the formula evaluated with SciPy.
+    other, _ = net(np.tanh(rng.normal(size=(7, 20, 20, 3)) * 2).astype(np.float32))
+    mu1, mu2 = pool.mean(0), other.mean(0)
+    s1, s2 = np.cov(pool, rowvar=False), np.cov(other, rowvar=False)
+    expected = ((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * linalg.sqrtm(s1 @ s2).real)
+    assert ev.fid_from_features(pool, other) == pytest.approx(expected, rel=1e-6)
+
+
+def test_inception_graph_refuses_what_is_not_the_graph(tmp_path):
+    with pytest.raises(ev.MetricUnavailable, match="not found"):
+        ev.InceptionGraph(tmp_path / "missing.pb")
+    (tmp_path / "page.pb").write_bytes(b"<html>quota exceeded</html>")
+    with pytest.raises(ev.MetricUnavailable, match="not a readable Inception GraphDef|is not the FID Inception"):
+        ev.InceptionGraph(tmp_path / "page.pb")
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.constant(1.0, name="ExpandDims")
+    (tmp_path / "other.pb").write_bytes(graph.as_graph_def().SerializeToString())
+    with pytest.raises(ev.MetricUnavailable, match="has no pool_3:0, softmax/logits/MatMul"):
+        ev.InceptionGraph(tmp_path / "other.pb")
+
+
+def test_inception_graph_is_downloaded_once_and_a_wrong_file_is_not_kept(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    from keras_wgan.evaluation import inception_graph as ig
+
+    served = tmp_path / "served"
+    write_test_graph(served / "inception-2015-12-05.tgz")
+    (served / "error.html").write_text("<html>not here</html>")
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        cached = tmp_path / "cache" / "inception" / "inception-2015-12-05.tgz"
+        monkeypatch.setattr(ig, "GRAPH_URL", f"{base}/error.html")
+        with pytest.raises(ev.MetricUnavailable, match="could not be downloaded .*not the FID graph"):
+            ig.inception_graph_path()
+        assert not cached.exists() and list(cached.parent.iterdir()) == []  # no partial file left
+        monkeypatch.setattr(ig, "GRAPH_URL", f"{base}/inception-2015-12-05.tgz")
+        assert ig.inception_graph_path() == cached and cached.is_file()
+        assert ig.inception_graph_path() == cached  # the second time from the cache
+        assert requests.count("/inception-2015-12-05.tgz") == 1
+        ev.InceptionGraph(cached)  # what was kept is the graph
+    finally:
+        server.shutdown()
+    monkeypatch.setattr(ig, "GRAPH_URL", "http://127.0.0.1:9/nothing.tgz")  # a closed port
+    monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(ev.MetricUnavailable, match="--inception-graph PATH"):
+        ig.inception_graph_path()

@@ -177,6 +177,13 @@ def cached_statistics(key: dict[str, Any], compute: Callable[[], dict[str, np.nd
 
 
 # --------------------------------------------------------------- digits
+def digits_split(seed: int = 0, count: int = 1797) -> tuple[np.ndarray, np.ndarray]:
+    """The digits classifier's split: indices of its 80% training digits and of the 20% held out."""
+    order = np.random.default_rng(seed).permutation(count)
+    cut = int(0.8 * count)
+    return order[:cut], order[cut:]
+
+
 def digits_classifier(seed: int = 0, epochs: int = 20, verbose: int = 0) -> tuple[Any, float]:
     """A small CNN for the bundled digits at 32x32 (trained once, cached), and its held-out accuracy.
 
@@ -201,9 +208,7 @@ def digits_classifier(seed: int = 0, epochs: int = 20, verbose: int = 0) -> tupl
     if path.is_file() and meta.is_file():
         return keras.saving.load_model(path), float(json.loads(meta.read_text())["accuracy"])
     images, labels = digits_images(32, 1)
-    order = np.random.default_rng(seed).permutation(len(images))
-    split = int(0.8 * len(images))
-    train_idx, test_idx = order[:split], order[split:]
+    train_idx, test_idx = digits_split(seed, len(images))
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((32, 32, 1))
     x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)

@@ -8,8 +8,12 @@ Formulas (checked against NumPy/SciPy references in the tests):
   ``k(x, y) = (x.y / d + 1)^3``, mean and std over random subsets.
 - IS (Salimans et al. 2016): ``exp(E_x KL(p(y|x) || p(y)))``, mean and std over splits.
 - SWD (Karras et al. 2018, progressive GAN): sliced Wasserstein distance between
-  7x7 patches of the Laplacian pyramid levels, 128 patches per image, 512 random
-  directions, per level and averaged, reported x1e3. Needs no pretrained network.
+  7x7 patches of the Laplacian pyramid levels, 128 patches per image at positions
+  drawn independently for each set, 4 x 128 random directions, per level and
+  averaged, reported x1e3, in bounded memory. Needs no pretrained network.
+- Precision and recall (Kynkaanniemi et al. 2019, k = 3) and density and coverage
+  (Naeem et al. 2020, k = 5): k-nearest-neighbour manifolds of feature vectors;
+  they tell "realistic but missing modes" from "covering but off the data".
 - 2D mixtures (VEEGAN, PacGAN): a sample is high quality within 3 standard
   deviations of its nearest centre; a mode is covered when it has at least
   ``min_count`` high-quality samples; W1 between generated and true samples by
@@ -165,6 +169,12 @@ def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
 
 # --------------------------------------------------------------------- SWD
 _BINOMIAL = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+#: The progressive-GAN protocol (Karras et al. 2018, their ``sliced_wasserstein.py``).
+SWD_PATCHES_PER_IMAGE = 128
+SWD_PATCH_SIZE = 7
+SWD_REPEATS = 4
+SWD_DIRECTIONS_PER_REPEAT = 128
+SWD_MIN_SIZE = 16
 
 
 def _blur(images: np.ndarray) -> np.ndarray:
@@ -175,15 +185,17 @@ def _blur(images: np.ndarray) -> np.ndarray:
     return tf.nn.depthwise_conv2d(padded, k, [1, 1, 1, 1], "VALID").numpy()
 
 
-def laplacian_pyramid(images: np.ndarray, min_size: int = 16) -> list[np.ndarray]:
+def laplacian_pyramid(images: np.ndarray, min_size: int = SWD_MIN_SIZE) -> list[np.ndarray]:
     """Laplacian pyramid levels, finest first, down to ``min_size`` (the last level is the blurred image).
+
+    The 5x5 binomial filter with mirrored edges, as OpenCV's ``pyrDown``/``pyrUp``.
 
     Args:
         images: ``(n, h, w, c)`` float images.
         min_size: side of the coarsest level.
 
     Returns:
-        A list of arrays, level ``i`` of side ``h / 2**i``.
+        A list of float32 arrays, level ``i`` of side ``h / 2**i``.
     """
     levels = []
     current = np.asarray(images, dtype=np.float32)
@@ -198,50 +210,82 @@ def laplacian_pyramid(images: np.ndarray, min_size: int = 16) -> list[np.ndarray
     return levels
 
 
-def _patches(level: np.ndarray, per_image: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    n, h, w, c = level.shape
-    ys = rng.integers(0, h - size + 1, size=(n, per_image))
-    xs = rng.integers(0, w - size + 1, size=(n, per_image))
+def swd_patch_positions(n: int, side: int, size: int, per_image: int, rng: np.random.Generator) -> np.ndarray:
+    """Random top-left corners ``(n, per_image, 2)`` of ``size``-pixel patches in a ``side``-pixel level."""
+    return rng.integers(0, side - size + 1, size=(n, per_image, 2), dtype=np.int32)
+
+
+def _patches(level: np.ndarray, corners: np.ndarray, size: int) -> np.ndarray:
+    """The patches of ``level`` at ``corners``, flattened: ``(n * per_image, size * size * c)``."""
+    n, per_image = corners.shape[:2]
     dy, dx = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
-    rows = ys[:, :, None, None] + dy
-    cols = xs[:, :, None, None] + dx
+    rows = corners[:, :, 0, None, None] + dy
+    cols = corners[:, :, 1, None, None] + dx
     out = level[np.arange(n)[:, None, None, None], rows, cols]  # (n, per_image, size, size, c)
-    return out.reshape(n * per_image, size * size * c)
+    return out.reshape(n * per_image, -1)
 
 
-def _normalize(desc: np.ndarray, c: int) -> np.ndarray:
-    d = desc.reshape(len(desc), -1, c)
-    d = (d - d.mean(axis=(0, 1))) / (d.std(axis=(0, 1)) + 1e-8)
-    return d.reshape(len(desc), -1)
+def swd_directions(dim: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` random unit directions in ``dim`` dimensions, float32 ``(dim, count)``."""
+    dirs = rng.standard_normal((dim, count))
+    return (dirs / np.linalg.norm(dirs, axis=0, keepdims=True)).astype(np.float32)
 
 
-def sliced_wasserstein(a: np.ndarray, b: np.ndarray, n_directions: int = 512, seed: int = 0) -> float:
-    """Sliced Wasserstein-1 distance between two equal-size point sets (rows)."""
-    rng = np.random.default_rng(seed)
-    dirs = rng.standard_normal((a.shape[1], n_directions))
-    dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
-    pa, pb = np.sort(a @ dirs, axis=0), np.sort(b @ dirs, axis=0)
+def sliced_wasserstein(a: np.ndarray, b: np.ndarray, directions: np.ndarray) -> float:
+    """Sliced Wasserstein-1 distance of two equal-size point sets (rows) along ``directions`` (columns)."""
+    pa = np.sort(np.asarray(a, np.float32) @ directions, axis=0)
+    pb = np.sort(np.asarray(b, np.float32) @ directions, axis=0)
     return float(np.abs(pa - pb).mean())
+
+
+def _pyramid_patches(images: np.ndarray, corners: list[np.ndarray], sizes: list[int], min_size: int, per_chunk: int):
+    """Yields ``(start, [patches of level i for images start..start+k])``, ``per_chunk`` images at a time."""
+    for start in range(0, len(images), per_chunk):
+        levels = laplacian_pyramid(images[start : start + per_chunk], min_size)
+        yield (
+            start,
+            [
+                _patches(level, corner[start : start + len(level)], size)
+                for level, corner, size in zip(levels, corners, sizes, strict=True)
+            ],
+        )
 
 
 def sliced_wasserstein_distance(
     real: np.ndarray,
     fake: np.ndarray,
-    patches_per_image: int = 128,
-    patch_size: int = 7,
-    n_directions: int = 512,
-    min_size: int = 16,
+    patches_per_image: int = SWD_PATCHES_PER_IMAGE,
+    patch_size: int = SWD_PATCH_SIZE,
+    repeats: int = SWD_REPEATS,
+    directions_per_repeat: int = SWD_DIRECTIONS_PER_REPEAT,
+    min_size: int = SWD_MIN_SIZE,
     seed: int = 0,
+    memory_budget: int = 384 * 2**20,
+    images_per_chunk: int = 256,
 ) -> dict[str, float]:
     """SWD between two image sets on Laplacian-pyramid patches (x1e3), per level and averaged.
 
+    The progressive-GAN protocol (Karras et al. 2018, "Progressive Growing of
+    GANs"): a Laplacian pyramid from the full size down to 16 px; at each level
+    128 random 7x7 patches per image, at positions drawn independently for the
+    real and the generated images; each set's patches normalized per channel by
+    their own mean and standard deviation; the sliced Wasserstein distance along
+    4 repeats of 128 random unit directions; reported x1e3 per level
+    (``swd_64``, ``swd_32``, ``swd_16``) and averaged (``swd_avg``). The paper used
+    16,384 images; ``evaluate.py`` uses its ``--num-samples``.
+
+    Memory: the projections of all patches on a group of directions are held at
+    once (their sort is the distance), and the patches are recomputed for each
+    group from the images, ``images_per_chunk`` at a time; the group is as large
+    as ``memory_budget`` allows, so 10,000 64 px images stay well under 1 GiB.
+
     Args:
-        real, fake: ``(n, h, w, c)`` images in [-1, 1], the same ``n`` and shape.
-        patches_per_image: random patches per image and level (128).
-        patch_size: patch side (7).
-        n_directions: random projection directions (512).
-        min_size: coarsest pyramid level side (16).
-        seed: seed of patches and directions.
+        real, fake: ``(n, h, w, c)`` images in [-1, 1] of one shape; the first
+            ``min(len(real), len(fake))`` of each are used.
+        patches_per_image, patch_size, repeats, directions_per_repeat, min_size: the protocol.
+        seed: seed of the patch positions and the directions.
+        memory_budget: bytes for the projections of one direction group.
+        images_per_chunk: images whose pyramid is built at once.
 
     Returns:
         ``{"swd_<side>": value, ..., "swd_avg": mean}``.
@@ -250,15 +294,64 @@ def sliced_wasserstein_distance(
     if real.shape[1:] != fake.shape[1:] or real.ndim != 4:
         raise ValueError(f"SWD needs two image sets of one shape. Received {real.shape} and {fake.shape}")
     n = min(len(real), len(fake))
+    if n < 1:
+        raise ValueError("SWD needs at least one image in each set")
+    sets = (real[:n], fake[:n])
     c = real.shape[-1]
-    result = {}
-    levels = zip(laplacian_pyramid(real[:n], min_size), laplacian_pyramid(fake[:n], min_size), strict=True)
-    for i, (level_r, level_f) in enumerate(levels):
-        size = min(patch_size, level_r.shape[1])
-        # The same patch positions in both sets: the comparison then varies only with the content.
-        dr = _normalize(_patches(level_r, patches_per_image, size, np.random.default_rng([seed, i])), c)
-        df = _normalize(_patches(level_f, patches_per_image, size, np.random.default_rng([seed, i])), c)
-        result[f"swd_{level_r.shape[1]}"] = 1e3 * sliced_wasserstein(dr, df, n_directions, seed)
+    sides = [level.shape[1] for level in laplacian_pyramid(real[:1], min_size)]
+    sizes = [min(patch_size, side) for side in sides]
+    rows = n * patches_per_image
+    # Independent positions for the two sets (set 0 real, set 1 generated), per level.
+    corners = [
+        [
+            swd_patch_positions(n, side, size, patches_per_image, np.random.default_rng([seed, s, i]))
+            for i, (side, size) in enumerate(zip(sides, sizes, strict=True))
+        ]
+        for s in range(2)
+    ]
+    # Pass 1: each set's per-channel mean and standard deviation of the patches, per level.
+    stats = []
+    for s, images in enumerate(sets):
+        sums = np.zeros((len(sides), 2, c))
+        for _, patches in _pyramid_patches(images, corners[s], sizes, min_size, images_per_chunk):
+            for i, p in enumerate(patches):
+                per_channel = p.reshape(-1, c).astype(np.float64)
+                sums[i, 0] += per_channel.sum(axis=0)
+                sums[i, 1] += (per_channel**2).sum(axis=0)
+        count = rows * np.array([size * size for size in sizes], dtype=np.float64)[:, None]
+        mean = sums[:, 0] / count
+        std = np.sqrt(np.maximum(sums[:, 1] / count - mean**2, 0.0)) + 1e-8
+        stats.append((mean.astype(np.float32), std.astype(np.float32)))
+    directions = [
+        np.concatenate(
+            [
+                swd_directions(size * size * c, directions_per_repeat, np.random.default_rng([seed, 2, i, r]))
+                for r in range(repeats)
+            ],
+            axis=1,
+        )
+        for i, size in enumerate(sizes)
+    ]
+    total = repeats * directions_per_repeat
+    group = max(1, min(total, memory_budget // (2 * len(sides) * rows * 4)))
+    sums_abs = np.zeros(len(sides))
+    for first in range(0, total, group):
+        cols = slice(first, min(first + group, total))
+        projected = [[np.empty((rows, cols.stop - cols.start), np.float32) for _ in sides] for _ in sets]
+        for s, images in enumerate(sets):
+            mean, std = stats[s]
+            for start, patches in _pyramid_patches(images, corners[s], sizes, min_size, images_per_chunk):
+                for i, p in enumerate(patches):
+                    normalized = ((p.reshape(len(p), -1, c) - mean[i]) / std[i]).reshape(len(p), -1)
+                    at = start * patches_per_image
+                    projected[s][i][at : at + len(p)] = normalized @ directions[i][:, cols]
+        for i in range(len(sides)):
+            a, b = projected[0][i], projected[1][i]
+            a.sort(axis=0)
+            b.sort(axis=0)
+            sums_abs[i] += np.abs(a - b).sum(dtype=np.float64)
+        del projected
+    result = {f"swd_{side}": float(1e3 * sums_abs[i] / (rows * total)) for i, side in enumerate(sides)}
     result["swd_avg"] = float(np.mean(list(result.values())))
     return result
 
@@ -301,3 +394,90 @@ def wasserstein1_exact(a: np.ndarray, b: np.ndarray) -> float:
     cost = cdist(a, b)
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())
+
+
+# ------------------------------------------------------- manifold metrics
+def _pairwise_distances(a: np.ndarray, b: np.ndarray, rows: int = 1024):
+    """Euclidean distances between the rows of ``a`` and of ``b``, ``rows`` rows of ``a`` at a time."""
+    b2 = (b**2).sum(axis=1)
+    for start in range(0, len(a), rows):
+        chunk = a[start : start + rows]
+        squared = (chunk**2).sum(axis=1)[:, None] + b2[None, :] - 2.0 * chunk @ b.T
+        yield start, np.sqrt(np.maximum(squared, 0.0))
+
+
+def nearest_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
+    """Each sample's distance to its ``k``-th nearest other sample of the same set.
+
+    Args:
+        features: ``(n, d)`` with ``n > k``.
+        k: which neighbour (1 is the nearest; the sample itself does not count).
+
+    Returns:
+        ``(n,)`` float64 radii.
+    """
+    x = np.asarray(features, np.float64)
+    if x.ndim != 2 or len(x) <= k or k < 1:
+        raise ValueError(f"need k >= 1 and more than k={k} samples of shape (n, d); received shape {x.shape}")
+    radii = np.empty(len(x))
+    for start, d in _pairwise_distances(x, x):
+        d[np.arange(len(d)), start + np.arange(len(d))] = np.inf  # not its own neighbour
+        radii[start : start + len(d)] = np.partition(d, k - 1, axis=1)[:, k - 1]
+    return radii
+
+
+def _balls_containing(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each point, how many of the balls ``(centres[i], radii[i])`` contain it (distance <= radius)."""
+    counts = np.zeros(len(points), dtype=np.int64)
+    for start, d in _pairwise_distances(points, centres):
+        counts[start : start + len(d)] = (d <= radii[None, :]).sum(axis=1)
+    return counts
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict[str, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019, "Improved Precision and Recall Metric
+    for Assessing Generative Models").
+
+    Each set's manifold is the union of balls around its samples, each reaching
+    the sample's ``k``-th nearest neighbour in the same set. Precision: the share
+    of generated samples inside the real manifold (are the samples realistic?);
+    recall: the share of real samples inside the generated manifold (is the
+    data's variety covered?).
+
+    Args:
+        real, fake: feature vectors ``(n, d)`` and ``(m, d)``.
+        k: the neighbour that sets the radii (3 in the paper).
+
+    Returns:
+        ``{"precision": p, "recall": r}``, each in [0, 1].
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    precision = (_balls_containing(fake, real, nearest_neighbour_radii(real, k)) > 0).mean()
+    recall = (_balls_containing(real, fake, nearest_neighbour_radii(fake, k)) > 0).mean()
+    return {"precision": float(precision), "recall": float(recall)}
+
+
+def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = 5) -> dict[str, float]:
+    """Density and coverage (Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for
+    Generative Models").
+
+    Only the real samples' ``k``-nearest-neighbour balls are used (outliers among
+    the generated samples cannot inflate anything). Density: the number of real
+    balls containing each generated sample, divided by ``k``, averaged (about 1
+    when both sets come from the same distribution; it can exceed 1). Coverage:
+    the share of real samples whose ball contains at least one generated sample.
+
+    Args:
+        real, fake: feature vectors ``(n, d)`` and ``(m, d)``.
+        k: the neighbour that sets the radii (5 in the paper).
+
+    Returns:
+        ``{"density": d, "coverage": c}``.
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    radii = nearest_neighbour_radii(real, k)
+    density = _balls_containing(fake, real, radii).sum() / (k * len(fake))
+    covered = np.zeros(len(real), dtype=bool)
+    for start, d in _pairwise_distances(real, fake):
+        covered[start : start + len(d)] = (d <= radii[start : start + len(d), None]).any(axis=1)
+    return {"density": float(density), "coverage": float(covered.mean())}

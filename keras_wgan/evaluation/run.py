@@ -32,6 +32,7 @@ from keras_wgan.config import TrainConfig
 from keras_wgan.errors import ConfigError
 from keras_wgan.evaluation import features
 from keras_wgan.evaluation import metrics as formulas
+from keras_wgan.evaluation.inception_graph import InceptionGraph, inception_graph_path
 from keras_wgan.io_utils import atomic_write_text
 from keras_wgan.models import GAN
 from keras_wgan.pictures import image_grid, new_figure, save_figure, write_png
@@ -51,13 +52,13 @@ def check_metrics(names: list[str], config: TrainConfig) -> None:
     if unknown:
         raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(datasets.ALL_METRICS)}")
     spec = config.dataset_spec
-    if spec.is_toy and any(m != "toy" for m in names):
-        raise ConfigError(f"{config.dataset} is 2D data: only the 'toy' metrics apply")
+    if spec.is_toy and any(m not in spec.applicable_metrics for m in names):
+        allowed = " and ".join(f"'{m}'" for m in spec.applicable_metrics)
+        raise ConfigError(f"{config.dataset} is 2D data: only the {allowed} metrics apply")
     if not spec.is_toy and "toy" in names:
         raise ConfigError("the 'toy' metrics need 2D data")
-    if "digits" in names and (
-        "digits" not in spec.applicable_metrics or config.image_size != 32 or config.channels != 1
-    ):
+    digits_shape = config.image_size == 32 and config.channels == 1
+    if "digits" in names and ("digits" not in spec.applicable_metrics or not digits_shape):
         raise ConfigError("the 'digits' metrics need a run on digits at 32x32 with one channel")
 
 
@@ -80,7 +81,7 @@ class Evaluation:
     real: np.ndarray
     seed: int
     batch_size: int
-    inception: Callable[[], features.InceptionFeatures]
+    inception: Callable[[], features.InceptionFeatures | InceptionGraph]
     progress: bool = True
 
     def batches(self, x: np.ndarray):
@@ -128,8 +129,25 @@ def _digits(ev: Evaluation) -> dict[str, Any]:
 
 
 def _swd(ev: Evaluation) -> dict[str, Any]:
-    n = min(len(ev.fake), 4096)
-    return formulas.sliced_wasserstein_distance(ev.real[:n], ev.fake[:n], seed=ev.seed)
+    return formulas.sliced_wasserstein_distance(ev.real, ev.fake, seed=ev.seed)
+
+
+def _prdc(ev: Evaluation) -> dict[str, Any]:
+    kind = ev.config.dataset_spec.features
+    if kind == "points":
+        real, fake = ev.real, ev.fake
+    elif kind == "digits_classifier":
+        classifier, _ = features.digits_classifier()
+        real = features.classifier_outputs(classifier, ev.real)[0]
+        fake = features.classifier_outputs(classifier, ev.fake)[0]
+    else:
+        f = ev.inception_features
+        real, fake, kind = f["real_pool"], f["fake_pool"], f["identity"]
+    return {
+        **formulas.precision_recall(real, fake, k=3),
+        **formulas.density_coverage(real, fake, k=5),
+        "prdc_features": kind,
+    }
 
 
 def _fid(ev: Evaluation) -> dict[str, Any]:
@@ -161,6 +179,7 @@ METRICS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
     "toy": _toy,
     "digits": _digits,
     "swd": _swd,
+    "prdc": _prdc,
     "fid": _fid,
     "kid": _kid,
     "is": _inception_score,
@@ -222,14 +241,26 @@ def _pictures(model: GAN, config: TrainConfig, fake: np.ndarray, real: np.ndarra
     write_png(_nearest_neighbours(fake, real, min(8, len(fake)), min(5, len(real))), out_dir / "nearest_neighbours.png")
 
 
+def _inception(
+    graph: str | os.PathLike | None, weights: str | None, saved_model: str | None
+) -> features.InceptionFeatures | InceptionGraph:
+    """The Inception network the options name: a SavedModel, Keras' InceptionV3, or (default) the FID graph."""
+    if saved_model is not None:
+        return features.InceptionFeatures(saved_model=saved_model)
+    if weights is not None:
+        return features.InceptionFeatures(weights=None if weights == "random" else weights)
+    return InceptionGraph(inception_graph_path(graph))
+
+
 def evaluate_run(
     run_dir: str | os.PathLike,
     metrics: list[str] | None = None,
     num_samples: int | None = None,
     batch_size: int = 100,
-    inception_weights: str | None = "imagenet",
+    inception_weights: str | None = None,
     inception_savedmodel: str | None = None,
     use_ema: bool = False,
+    inception_graph: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -237,17 +268,23 @@ def evaluate_run(
 
     Args:
         run_dir: a run folder written by ``train.py`` / ``keras_wgan.training.train``.
-        metrics: subset of ``fid, kid, is, swd, toy, digits``; by default what
-            applies to the run's data (the dataset registry's ``metrics``).
+        metrics: subset of ``fid, kid, is, swd, prdc, toy, digits``; by default
+            what applies to the run's data (the dataset registry's ``metrics``).
         num_samples: generated (and real) samples; default 2500 for 2D data,
             1797 for digits, 10000 for other images (the FID protocol's count).
         batch_size: generator and feature-extractor batch size.
-        inception_weights: ``imagenet`` (Keras' weights, downloaded once by Keras), a
-            local weights file, or None for random weights (plumbing checks only).
-        inception_savedmodel: a SavedModel of the original FID Inception graph.
+        inception_weights: use Keras' InceptionV3 instead of the FID graph:
+            ``imagenet`` (Keras' weights, downloaded once by Keras; FIDs not
+            comparable with papers), a local weights file, or ``random``
+            (plumbing checks only).
+        inception_savedmodel: a SavedModel exported from the FID Inception graph.
         use_ema: evaluate ``ema_generator.keras`` instead of the final generator.
         seed: seed of the samples.
         progress: progress bars for feature extraction.
+        inception_graph: the FID Inception graph (``classify_image_graph_def.pb``
+            or ``inception-2015-12-05.tgz``); by default the cached copy,
+            downloaded once. This is the network FID, KID, IS and ``prdc`` on
+            photos use unless ``inception_weights`` or ``inception_savedmodel`` is given.
 
     Returns:
         The dict written to ``metrics.json``.
@@ -283,7 +320,7 @@ def evaluate_run(
         real,
         seed,
         batch_size,
-        lambda: features.InceptionFeatures(weights=inception_weights, saved_model=inception_savedmodel),
+        functools.partial(_inception, inception_graph, inception_weights, inception_savedmodel),
         progress,
     )
     results: dict[str, Any] = {}
