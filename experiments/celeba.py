@@ -65,20 +65,20 @@ python -m pip install -e ".[cuda]"
 python train.py --variant wgan_gp --dataset celeb_a --crop 160 --epochs 25 --out runs/celeba_wgan_gp
 python train.py --variant wgan    --dataset celeb_a --crop 160 --epochs 25 --out runs/celeba_wgan
 python train.py --variant dcgan   --dataset celeb_a --crop 160 --epochs 25 --out runs/celeba_dcgan
-# FID/KID/IS on 10k samples with the original FID Inception graph (Lucic et al.'s protocol):
-python evaluate.py runs/celeba_wgan_gp --inception-savedmodel /path/to/fid_inception_savedmodel
-python evaluate.py runs/celeba_wgan    --inception-savedmodel /path/to/fid_inception_savedmodel
-python evaluate.py runs/celeba_dcgan   --inception-savedmodel /path/to/fid_inception_savedmodel
+# FID/KID/IS/SWD/prdc on 10k samples with the original FID Inception graph (downloaded once):
+python evaluate.py runs/celeba_wgan_gp
+python evaluate.py runs/celeba_wgan
+python evaluate.py runs/celeba_dcgan
 ```
 
 The budget: an epoch is one pass over the 162,770 training images, 162,770 / (64 x 5) = 508
 generator iterations for WGAN and WGAN-GP (2,543 for DCGAN, one critic step), so 25 epochs are
 about 12,700 WGAN-GP generator iterations. The papers these FIDs come from trained longer;
 raise `--epochs` (or give `--steps`) to match a paper's budget before comparing with it.
-`--crop 160` matches Lucic et al.'s protocol (the library's default is 140). Without
-`--inception-savedmodel`, `evaluate.py` uses Keras' ImageNet InceptionV3 (downloaded once by
-Keras), whose FIDs are not comparable to published ones. Runs resume when the same command is
-run again.
+`--crop 160` matches Lucic et al.'s protocol (the library's default is 140). `evaluate.py`
+uses the original FID Inception graph (downloaded once, or `--inception-graph PATH` offline);
+with `--inception-weights imagenet` (Keras' InceptionV3) the FIDs are not comparable to
+published ones. Runs resume when the same command is run again.
 """
 
 

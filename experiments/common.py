@@ -296,6 +296,14 @@ def copy_gif(src: Path, dst: Path, max_frames: int = 12) -> Path:
     return dst
 
 
+def prdc_cells(metrics: Sequence[dict]) -> list[str]:
+    """Precision, recall, density and coverage cells over seeds ("-" for runs evaluated without ``prdc``)."""
+    keys = ("precision", "recall", "density", "coverage")
+    if not all(k in m for m in metrics for k in keys):
+        return ["-"] * len(keys)
+    return [mean_range([m[k] for m in metrics]) for k in keys]
+
+
 def mean_range(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
     """A table cell over seeds: ``"mean (min-max)"``, or the value alone for one seed, ``digits`` significant."""
     values = [v * scale for v in values]

@@ -7,7 +7,10 @@ five critic steps) and the DCGAN network pair of the library, made narrower for 
 CPU budget (``--width``; 64 is the DCGAN paper's). ``python evaluate.py`` then
 computes the digits metrics on 1797 samples (classes covered by confident
 classifier predictions, KL between the class histogram and the uniform one,
-classifier score, classifier-feature FID, sliced Wasserstein distance).
+classifier score, classifier-feature FID, sliced Wasserstein distance, and
+precision, recall, density and coverage in the classifier's feature space).
+The last row is real data: the classifier's held-out digits measured against
+its training digits, the floor of every column.
 
 Writes ``OUT/digits.md`` (the table, with this command), ``OUT/digits.json`` and,
 for the first seed, each variant's final samples and loss curves and the
@@ -53,8 +56,30 @@ def make_jobs(variants, seeds: dict, steps: int, width: int) -> list[common.Job]
     ]
 
 
-def table(records: list[dict], variants) -> str:
-    """One row per variant, seeds aggregated (mean, min-max); classes covered per seed."""
+def real_data_metrics() -> dict:
+    """The floor of the table: held-out real digits measured as if they were generated.
+
+    The digits classifier's held-out 20% (360 images) stand in for the samples and
+    its 80% training digits (1437) for the data: what real digits score on every
+    column.
+    """
+    from keras_wgan import evaluation as ev
+    from keras_wgan.data import digits_images
+
+    images, _ = digits_images(32, 1)
+    train_idx, held_idx = ev.digits_split()
+    data, held = images[train_idx], images[held_idx]
+    classifier, _ = ev.digits_classifier()
+    metrics = ev.digits_metrics(held, classifier=classifier, real=data)
+    metrics.update(ev.sliced_wasserstein_distance(data[: len(held)], held, seed=0))
+    data_features, held_features = (ev.classifier_outputs(classifier, x)[0] for x in (data, held))
+    metrics.update(ev.precision_recall(data_features, held_features, k=3))
+    metrics.update(ev.density_coverage(data_features, held_features, k=5))
+    return metrics
+
+
+def table(records: list[dict], variants, real: dict | None = None) -> str:
+    """One row per variant, seeds aggregated (mean, min-max); classes covered per seed; the real-data row last."""
     rows = []
     for variant in variants:
         group = [r for r in records if r["meta"]["variant"] == variant]
@@ -71,6 +96,7 @@ def table(records: list[dict], variants) -> str:
                 common.mean_range([x["classifier_score"] for x in m]),
                 common.mean_range([x["classifier_fid"] for x in m]),
                 common.mean_range([x["swd_avg"] for x in m]),
+                *common.prdc_cells(m),
                 ", ".join(str(x["classes_covered"]) for x in ema),
                 common.mean_range([x["class_kl"] for x in ema]),
                 common.mean_range([x["classifier_fid"] for x in ema]),
@@ -78,10 +104,24 @@ def table(records: list[dict], variants) -> str:
                 f"{statistics.mean(r['train_seconds'] for r in group) / 60:.1f}",
             ]
         )
+    if real is not None:
+        rows.append(
+            [
+                "real digits (held-out 360 vs 1437 training)",
+                "-",
+                real["classes_covered"],
+                common.mean_range([real["class_kl"]]),
+                common.mean_range([real["classifier_score"]]),
+                common.mean_range([real["classifier_fid"]]),
+                common.mean_range([real["swd_avg"]]),
+                *common.prdc_cells([real]),
+                "-", "-", "-", "-", "-",
+            ]
+        )  # fmt: skip
     headers = [
         "variant", "seeds", "classes covered (per seed, of 10)", "class KL", "classifier score (max 10)",
-        "classifier FID", "SWD (x1e3, avg)", "EMA G: classes", "EMA G: class KL", "EMA G: classifier FID",
-        "generator iterations", "train minutes / run",
+        "classifier FID", "SWD (x1e3, avg)", "precision", "recall", "density", "coverage",
+        "EMA G: classes", "EMA G: class KL", "EMA G: classifier FID", "generator iterations", "train minutes / run",
     ]  # fmt: skip
     return common.markdown_table(headers, rows)
 
@@ -104,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     records = common.run_jobs(order, runs, args.jobs)
 
     out = args.out
-    body = table(records, variants)
+    body = table(records, variants, real_data_metrics())
     settings = (
         f"DCGAN pair at 32x32, ngf = ndf = {width}, batch 64, each variant's paper optimizer and critic steps; "
         f"metrics on 1797 generated samples of the trained generator; 'EMA G' columns: its exponential moving "

@@ -14,7 +14,8 @@ trained generator itself.
 
 Each run is ``python train.py`` + ``python evaluate.py`` (modes covered, share of
 high-quality samples within 3 standard deviations of a mode, exact W1 to real
-samples and the W1 between two real sample sets as the floor). Writes
+samples and the W1 between two real sample sets as the floor; precision, recall,
+density and coverage of the points). Writes
 ``OUT/toys.md`` (the table, with this command), ``OUT/toys.json`` and the final
 critic landscapes (``OUT/figures/toys_*``).
 
@@ -100,6 +101,7 @@ def table(records: list[dict], datasets, variants) -> str:
                     common.mean_range([x["w1"] for x in m]),
                     common.mean_range([x["w1_true_vs_true"] for x in m]),
                     common.mean_range(ratio),
+                    *common.prdc_cells(m),
                     raw_hq,
                     raw_ratio,
                     group[0]["generator_steps"],
@@ -108,7 +110,8 @@ def table(records: list[dict], datasets, variants) -> str:
             )
     headers = [
         "dataset", "variant", "seeds", "modes covered (per seed)", "high-quality %",
-        "W1 to truth", "W1 floor (truth vs truth)", "W1 / floor", "raw G: high-quality %", "raw G: W1 / floor",
+        "W1 to truth", "W1 floor (truth vs truth)", "W1 / floor", "precision", "recall", "density", "coverage",
+        "raw G: high-quality %", "raw G: W1 / floor",
         "generator iterations", "train minutes / run",
     ]  # fmt: skip
     return common.markdown_table(headers, rows)

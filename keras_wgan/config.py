@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keras_wgan import datasets, variants
+from keras_wgan import datasets, recipes, variants
 from keras_wgan import networks as networks_lib
 from keras_wgan.distribute import STRATEGIES
 from keras_wgan.errors import ConfigError, DatasetError
@@ -106,6 +106,7 @@ class TrainConfig:
     grad_norm_every_steps: int | None = None
     checkpoint_every_steps: int | None = None
     ema_decay: float | None = None
+    recipe: str | None = None
     allow_batchnorm: bool = False
     jit_compile: bool = False
     steps_per_execution: int = 1
@@ -168,10 +169,21 @@ class TrainConfig:
         """
         if self.variant not in variants.names():
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {', '.join(variants.names())}")
-        v = variants.get(self.variant)
         c = dataclasses.replace(self)
         spec = c.dataset_spec
         toy = spec.is_toy
+        v = variants.get(self.variant).paper_defaults
+        v = v.for_toys() if toy else v
+        if c.recipe is not None:
+            recipe = recipes.get(c.recipe)
+            if spec.kind not in recipe.kinds:
+                raise ConfigError(f"the {recipe.name} recipe is for {recipe.purpose.split(':')[0]}, not {c.dataset}")
+            for name, value in recipe.values:
+                if getattr(c, name) is None:
+                    setattr(c, name, value)
+            learning_rates_open = c.lr is None and c.g_lr is None and c.d_lr is None
+            if recipe.adam_learning_rate is not None and learning_rates_open and (c.optimizer or v.optimizer) == "adam":
+                c.lr = recipe.adam_learning_rate
         if toy:
             c.image_size = c.channels = c.crop = None
         else:

@@ -11,6 +11,11 @@ neither, so neither imports the other.
 | `ragan`   | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
 | `wgan`    | RMSprop 5e-5 (eps outside)     | 5        | batch       | clip 0.01      |
 | `wgan_gp` | Adam 1e-4, beta1 0.0, b2 0.9   | 5        | layer       | lambda 10      |
+
+On the 2D toys the WGAN-GP authors' toy script (``gan_toy.py``) used other values
+for WGAN-GP: Adam 1e-4 with beta1 0.5, beta2 0.9 and lambda 0.1 (``for_toys``);
+its WGAN settings are the paper's. The other variants have no toy script: their
+paper values apply.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class PaperDefaults:
         critic_norm: normalization of the DCGAN critic.
         clip_value: WGAN weight-clipping bound, None where it does not apply.
         gp_weight: WGAN-GP penalty weight lambda, None where it does not apply.
+        toy_overrides: the values the same authors used on the 2D toys, where
+            they differ (``(name, value)`` pairs; see ``for_toys``).
     """
 
     paper: str
@@ -54,10 +61,16 @@ class PaperDefaults:
     critic_norm: str = "batch"
     clip_value: float | None = None
     gp_weight: float | None = None
+    toy_overrides: tuple[tuple[str, Any], ...] = ()
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The values as a plain dict (without ``paper``)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "paper"}
+        """The values as a plain dict (without ``paper`` and the toy overrides)."""
+        skip = ("paper", "toy_overrides")
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+
+    def for_toys(self) -> PaperDefaults:
+        """These defaults with the authors' 2D-toy values in place (the same object when there are none)."""
+        return dataclasses.replace(self, **dict(self.toy_overrides)) if self.toy_overrides else self
 
     def make_optimizer(
         self,
@@ -96,6 +109,7 @@ _RADFORD_ADAM = {"optimizer": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "bet
 
 DCGAN = PaperDefaults("Radford et al. 2016, arXiv:1511.06434", **_RADFORD_ADAM)
 RELATIVISTIC = PaperDefaults("Jolicoeur-Martineau 2019, arXiv:1807.00734", **_RADFORD_ADAM)
+# The WGAN-GP authors' toy script (gan_toy.py) trains WGAN with these same values on the 2D toys.
 WGAN = PaperDefaults(
     "Arjovsky et al. 2017, arXiv:1701.07875", optimizer="rmsprop", learning_rate=5e-5, n_critic=5, clip_value=0.01
 )
@@ -108,4 +122,6 @@ WGAN_GP = PaperDefaults(
     n_critic=5,
     critic_norm="layer",
     gp_weight=10.0,
+    # gan_toy.py: Adam(1e-4, beta1 0.5, beta2 0.9) and lambda 0.1 on the 2D toys.
+    toy_overrides=(("beta_1", 0.5), ("beta_2", 0.9), ("gp_weight", 0.1)),
 )

@@ -10,7 +10,7 @@ A run folder (``train.py --out``)::
     ema_generator.keras  the averaged generator (with --ema-decay)
     samples/             fixed-noise grids step_XXXXXXXX.png, progress.gif, fixed_latent.npy
     plots/               losses.png, grad_norms.png (+ csv), critic_XXXXXXXX.png and critic.gif (2D)
-    history.csv          per-epoch metrics
+    history.csv          per-epoch metrics; history_steps.csv: means every ~tenth of an epoch
     logs/                TensorBoard
     eval/                what evaluate.py writes
     .lock                held by the process training into the folder
@@ -32,7 +32,7 @@ import keras
 
 from keras_wgan.builders import build_model
 from keras_wgan.callbacks.run import STATE_FILE
-from keras_wgan.config import TrainConfig
+from keras_wgan.config import IDENTITY_FIELDS, TrainConfig
 from keras_wgan.errors import ConfigError
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.models import GAN
@@ -130,10 +130,12 @@ class RunDir:
         return TrainConfig.load(self.config_path)
 
     def resume_config(self, config: TrainConfig) -> TrainConfig | None:
-        """The config to continue the run here with, or None when the folder holds no run.
+        """The resolved config to continue the run here with, or None when the folder holds no run.
 
-        The result is ``config`` with the run's epoch length when ``config``
-        leaves it open; ``config`` itself is not changed.
+        ``config`` is the configuration as given (before ``resolve``): what it
+        leaves open (None) among the run-defining fields is taken from the run,
+        so a run resumes with its own values even after a default changed; what
+        it sets must agree with the run. ``config`` itself is not changed.
 
         Raises:
             ConfigError: ``config`` does not allow a resume, or conflicts with the run.
@@ -143,13 +145,17 @@ class RunDir:
         if not config.resume:
             raise ConfigError(f"{self.path} already holds a run; resume it (drop --no-resume) or choose another --out")
         saved = self.load_config()
-        if config.steps_per_epoch is None:  # not given: keep the run's epoch length
-            config = dataclasses.replace(config, steps_per_epoch=saved.steps_per_epoch)
-        mine, theirs = config.identity(), saved.identity()
+        taken = {k: getattr(saved, k) for k in IDENTITY_FIELDS if getattr(config, k) is None}
+        if config.lr is not None:  # --lr stands for both learning rates
+            taken.pop("g_lr", None)
+            taken.pop("d_lr", None)
+        merged = dataclasses.replace(config, **taken).resolve()
+        merged.steps_per_epoch = merged.steps_per_epoch or saved.steps_per_epoch
+        mine, theirs = merged.identity(), saved.identity()
         conflicts = [f"{k}={mine[k]!r} (run has {theirs[k]!r})" for k in mine if mine[k] != theirs[k]]
         if conflicts:
             raise ConfigError(f"the command line conflicts with the run in {self.path}: " + ", ".join(conflicts))
-        return config
+        return merged
 
     def load(self) -> tuple[TrainConfig, GAN]:
         """Rebuilds the run's model: ``gan.keras`` if present, else the last checkpoint.

@@ -16,6 +16,7 @@ data conventions).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,8 @@ def artifact_callbacks(
 
     Defaults: sample grid every epoch (images) or critic landscape every
     ``min(steps_per_epoch, 1000)`` steps (2D), gradient norms every
-    ``min(steps_per_epoch // 4, 250)`` steps, loss curves every epoch, TensorBoard scalars
-    every ``min(steps_per_epoch // 10, 100)`` steps and at epoch ends.
+    ``min(steps_per_epoch // 4, 250)`` steps, loss curves (``history_steps.csv``) and
+    TensorBoard scalars every ``min(steps_per_epoch // 10, 100)`` steps and at epoch ends.
 
     Args:
         config: a resolved config.
@@ -79,6 +80,7 @@ def artifact_callbacks(
         The callbacks, in the order they must run.
     """
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    every_tenth = max(1, min(steps_per_epoch // 10, 100))  # loss points and TensorBoard scalars
     result: list[keras.callbacks.Callback] = [] if ema is None else [ema]
     if config.is_toy:
         every = config.plot_every_steps or max(1, min(steps_per_epoch, 1000))
@@ -94,7 +96,7 @@ def artifact_callbacks(
             )
         )
     result += [
-        cbs.LossCurves(run.history_path, run.plots_dir / "losses.png"),
+        cbs.LossCurves(run.history_path, run.plots_dir / "losses.png", every_n_steps=every_tenth),
         cbs.GradientNorms(
             real_batch[: 256 if config.is_toy else 32],
             run.plots_dir / "grad_norms.csv",
@@ -104,7 +106,7 @@ def artifact_callbacks(
         ),
         cbs.GANTensorBoard(
             run.logs_dir,
-            every_n_steps=max(1, min(steps_per_epoch // 10, 100)),
+            every_n_steps=every_tenth,
             image_every_n_epochs=None if config.is_toy else 1,
             histograms=config.tensorboard_histograms,
             seed=config.seed,
@@ -128,9 +130,11 @@ def train(config: TrainConfig) -> Path:
         keras_wgan.data.DatasetError: the dataset cannot be loaded.
         TrainingDiverged: a metric became non-finite (the last good checkpoint is kept).
     """
+    given = config
     config = config.resolve()
     if config.out is None:
         config.out = RunDir.default_path(config)
+    given = dataclasses.replace(given, out=config.out)
     run = RunDir(config.out)
     role = distribute.worker_role(config.strategy)
     # The strategy first: with several workers its constructor waits until the whole
@@ -143,7 +147,7 @@ def train(config: TrainConfig) -> Path:
             return _train(config, run, role, strategy, resuming=False)
         run.prepare()
         with run.locked():
-            resumed = run.resume_config(config)
+            resumed = run.resume_config(given)
             return _train(resumed or config, run, role, strategy, resuming=resumed is not None)
     except tf.errors.OpError as err:
         cause = _cluster_error_cause(err)
@@ -309,7 +313,23 @@ def _train(
     if chief:
         run.save_final(model)
         where = f"run folder: {run.path.resolve()}"
+        if config.is_toy:
+            _print_toy_verdict(config, model, backup.ema)
     else:
         where = f"{role.description}; the chief wrote the run folder"
     print(f"[keras_wgan] finished {cbs.generator_step(model)} generator steps; {where}", flush=True)
     return run.path
+
+
+def _print_toy_verdict(config: TrainConfig, model: GAN, ema: cbs.GeneratorEMA | None) -> None:
+    """One line saying how close the generator came to the toy distribution (``evaluate.py``'s numbers)."""
+    from keras_wgan.evaluation.run import toy_verdict
+
+    generate, which, flag = (
+        (ema, "averaged generator", " --ema") if ema is not None else (model.generate, "generator", "")
+    )
+    _, line = toy_verdict(config, generate, model.latent_dim)
+    print(
+        f"[keras_wgan] verdict ({which}, {config.dataset_spec.eval_samples} samples, as evaluate.py{flag}): {line}",
+        flush=True,
+    )

@@ -160,6 +160,50 @@ def test_loss_curves_csv_matches_history_and_resume_replaces_rows(tmp_path):
         assert len(list(csv.reader(f))) == 5  # header + 4 epochs, no duplicates
 
 
+class _BatchLogs(keras.callbacks.Callback):
+    """Records every batch's logs (Keras' running means over the epoch so far)."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.logs.append([])
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs[-1].append({k: float(v) for k, v in logs.items()})
+
+
+def test_loss_curves_at_step_resolution_are_interval_means(tmp_path):
+    model = digits_model()
+    curves = cbs.LossCurves(tmp_path / "history.csv", tmp_path / "losses.png", every_n_steps=2)
+    seen = _BatchLogs()
+    model.fit(digits_ds(), epochs=2, steps_per_epoch=5, verbose=0, callbacks=[seen, curves])
+    rows = cbs.read_history(tmp_path / "history_steps.csv", key="step")
+    # Points every 2 steps and at each epoch end (steps 5 and 10).
+    assert sorted(rows) == [2, 4, 5, 6, 8, 10]
+    # Each point is the mean of the per-step values since the previous one, recovered independently
+    # from the running means: value_b = mean_b * b - mean_(b-1) * (b - 1).
+    per_step = []
+    for epoch in seen.logs:
+        previous = 0.0
+        for b, logs in enumerate(epoch, start=1):
+            per_step.append(logs["d_loss"] * b - previous * (b - 1))
+            previous = logs["d_loss"]
+    bounds = [0, 2, 4, 5, 6, 8, 10]
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        assert rows[hi]["d_loss"] == pytest.approx(np.mean(per_step[lo:hi]), rel=1e-5), hi
+    assert Image.open(tmp_path / "losses.png").size[0] > 500
+
+    # A resumed run (from step 6) keeps the points up to its start and recomputes the rest.
+    model.generator_iterations.assign(6)
+    again = cbs.LossCurves(tmp_path / "history.csv", tmp_path / "losses.png", every_n_steps=2)
+    model.fit(digits_ds(), epochs=3, initial_epoch=2, steps_per_epoch=2, verbose=0, callbacks=[again])
+    resumed = cbs.read_history(tmp_path / "history_steps.csv", key="step")
+    assert sorted(resumed) == [2, 4, 5, 6, 8]
+    assert all(resumed[s] == rows[s] for s in (2, 4, 5, 6)) and resumed[8] != rows[8]
+
+
 def test_gradient_norms_match_an_independent_computation(tmp_path):
     model = digits_model(variant=keras_wgan.WGAN, clip_value=0.05)
     real = next(iter(digits_ds()))[:8].numpy()

@@ -218,3 +218,22 @@ def test_run_dir_resume_config_returns_a_new_config(tmp_path):
             pass
     with run.locked():  # released after the block
         pass
+
+
+def test_a_run_resumes_with_its_own_values_after_a_default_changed(tmp_path):
+    # A 25gaussians run written when WGAN-GP's toy defaults were the image ones (lambda 10, beta1 0).
+    from keras_wgan.config import ConfigError, TrainConfig
+    from keras_wgan.run_dir import RunDir
+
+    run = RunDir(tmp_path / "run")
+    run.prepare()
+    old = TrainConfig(variant="wgan_gp", dataset="25gaussians", gp_weight=10.0, beta_1=0.0).resolve()
+    old.steps_per_epoch = 250
+    old.save(run.config_path)
+    assert TrainConfig(variant="wgan_gp", dataset="25gaussians").resolve().gp_weight == 0.1  # today's default
+    resumed = run.resume_config(TrainConfig(variant="wgan_gp", dataset="25gaussians", steps=500))
+    assert (resumed.gp_weight, resumed.beta_1, resumed.steps_per_epoch, resumed.steps) == (10.0, 0.0, 250, 500)
+    with pytest.raises(ConfigError, match=r"gp_weight=0.1 \(run has 10.0\)"):
+        run.resume_config(TrainConfig(variant="wgan_gp", dataset="25gaussians", gp_weight=0.1))
+    with pytest.raises(ConfigError, match=r"g_lr=0.001 \(run has 0.0001\)"):
+        run.resume_config(TrainConfig(variant="wgan_gp", dataset="25gaussians", lr=1e-3))

@@ -134,6 +134,21 @@ def test_toy_run_folder_end_to_end(tmp_path):
     g = keras.saving.load_model(out / "generator.keras")
     assert g.predict(np.zeros((5, 2), "float32"), verbose=0).shape == (5, 2)
 
+    # The verdict line: evaluate.py's numbers for the same generator, without a second command.
+    verdict = [line for line in result.stdout.splitlines() if "verdict" in line]
+    assert len(verdict) == 1 and "as evaluate.py):" in verdict[0], result.stdout[-2000:]
+    evaluated = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), str(out), "--quiet"], env=ENV, capture_output=True, text=True
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    res = json.loads((out / "eval" / "metrics.json").read_text())["results"]
+    ratio = res["w1"] / res["w1_true_vs_true"]
+    expected = (
+        f"{res['modes']}/8 modes, {100 * res['high_quality']:.1f}% high quality, W1 {res['w1']:.3g} = "
+        f"{ratio:.2f}x the truth-vs-truth floor {res['w1_true_vs_true']:.3g}"
+    )
+    assert verdict[0].endswith(expected)
+
 
 def _weights_checksum(path):
     gan = keras.saving.load_model(path)
@@ -241,6 +256,7 @@ def test_divergence_stops_with_metric_and_step(tmp_path):
         (["--dataset", "digits", "--batch-size", "abc"], "invalid int value"),
         (["--dataset", "digits", "--mixed-precision", "fp8"], "--mixed-precision must be one of"),
         (["--variant", "wgan_gp", "--dataset", "digits", "--critic-norm", "batch"], "add --allow-batchnorm"),
+        (["--dataset", "digits", "--recipe", "fast"], "the fast recipe is for the 2D toys"),
     ],
 )
 def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys, monkeypatch):

@@ -59,3 +59,30 @@ def test_compile_without_optimizers_uses_paper_defaults(tiny_mlp_pair):
     assert isinstance(model.d_optimizer, keras.optimizers.RMSprop)
     assert float(model.d_optimizer.learning_rate) == pytest.approx(5e-5)
     assert model.g_optimizer is not model.d_optimizer
+
+
+def test_toy_defaults_follow_the_authors_toy_script():
+    from keras_wgan.config import TrainConfig
+
+    toy = variants.get("wgan_gp").paper_defaults.for_toys()
+    assert (toy.gp_weight, toy.learning_rate, toy.beta_1, toy.beta_2, toy.n_critic) == (0.1, 1e-4, 0.5, 0.9, 5)
+    assert variants.get("wgan").paper_defaults.for_toys() == variants.get("wgan").paper_defaults
+    c = TrainConfig(variant="wgan_gp", dataset="8gaussians").resolve()
+    assert (c.gp_weight, c.g_lr, c.beta_1, c.beta_2, c.width, c.batch_size) == (0.1, 1e-4, 0.5, 0.9, 512, 256)
+    images = TrainConfig(variant="wgan_gp", dataset="digits").resolve()
+    assert (images.gp_weight, images.beta_1) == (10.0, 0.0)  # the paper's, off the toys
+
+
+def test_the_fast_recipe_fills_only_what_is_left_open():
+    from keras_wgan.config import ConfigError, TrainConfig
+
+    c = TrainConfig(variant="wgan_gp", dataset="25gaussians", recipe="fast").resolve()
+    assert (c.width, c.g_lr, c.d_lr, c.ema_decay, c.gp_weight, c.recipe) == (128, 1e-3, 1e-3, 0.999, 0.1, "fast")
+    mine = TrainConfig(variant="wgan_gp", dataset="25gaussians", recipe="fast", width=64, g_lr=2e-4).resolve()
+    assert (mine.width, mine.g_lr, mine.d_lr) == (64, 2e-4, 1e-4)  # given values win; the rest: the paper's
+    clip = TrainConfig(variant="wgan", dataset="25gaussians", recipe="fast").resolve()
+    assert (clip.optimizer, clip.g_lr) == ("rmsprop", 5e-5)  # the Adam rate is for Adam variants only
+    with pytest.raises(ConfigError, match="the fast recipe is for the 2D toys"):
+        TrainConfig(dataset="digits", recipe="fast").resolve()
+    with pytest.raises(ConfigError, match="unknown recipe 'slow'; choose one of fast"):
+        TrainConfig(dataset="25gaussians", recipe="slow").resolve()

@@ -1,4 +1,4 @@
-"""``LossCurves``: per-epoch metrics in ``history.csv`` and ``losses.png``; ``read_history``."""
+"""``LossCurves``: the losses per epoch and at step resolution, ``losses.png``; ``read_history``."""
 
 from __future__ import annotations
 
@@ -12,105 +12,175 @@ import numpy as np
 
 from keras_wgan.io_utils import atomic_write_bytes
 from keras_wgan.pictures import new_figure, save_figure
-from keras_wgan.schedule import generator_step
+from keras_wgan.schedule import StepTrigger, check_every, generator_step
+
+
+def _scalars(logs: dict | None) -> dict[str, float]:
+    """The logged values with one number each (multi-worker logs are 1-element vectors)."""
+    return {k: float(np.ravel(v)[0]) for k, v in (logs or {}).items() if np.size(v) == 1}
+
+
+def _smoothed(values: np.ndarray, smoothing: float) -> np.ndarray:
+    out, acc = [], None
+    for value in values:
+        acc = value if acc is None or not np.isfinite(acc) else smoothing * acc + (1 - smoothing) * value
+        out.append(acc)
+    return np.asarray(out, dtype=float)
 
 
 class LossCurves(keras.callbacks.Callback):
-    """Per-epoch metrics in ``history.csv`` and ``losses.png``.
+    """The losses over training: ``history.csv`` per epoch, a step-resolution CSV, and ``losses.png``.
 
-    ``losses.png`` has two panels: the critic loss ``d_loss`` and the
-    generator loss ``g_loss`` together, and ``w_dist`` (raw and smoothed by an
-    exponential moving average) with ``gp`` where present. Both files are
-    rewritten atomically at each epoch end, so they can be read while the run
-    is in progress. Rows are keyed by epoch: a resumed run replaces the rows
-    from its first epoch on and keeps the earlier ones.
+    Every ``every_n_steps`` generator steps (and at each epoch end) the mean of
+    each metric over the steps since the previous point goes to
+    ``steps_csv_path`` (``step`` then one column per metric): the losses at step
+    resolution, not only one point per epoch. ``losses.png`` has two panels,
+    drawn from the step rows when there are any (from the epoch rows
+    otherwise): the critic loss ``d_loss`` and the generator loss ``g_loss``,
+    and the critic's Wasserstein estimate ``w_dist`` with ``gp`` where present;
+    each as a faint raw line and an exponential moving average. The files are
+    rewritten atomically, so they can be read while the run is in progress.
+    Rows are keyed by epoch and by step: a resumed run replaces the rows from
+    its first epoch (step) on and keeps the earlier ones.
 
     Args:
-        csv_path: the CSV file (e.g. ``runs/NAME/history.csv``).
+        csv_path: the per-epoch CSV (e.g. ``runs/NAME/history.csv``).
         plot_path: the PNG file (e.g. ``runs/NAME/plots/losses.png``); None: no plot.
-        smoothing: EMA factor in [0, 1) for the smoothed ``w_dist`` line.
+        smoothing: EMA factor in [0, 1) of the smoothed lines.
+        every_n_steps: interval of the step rows in generator steps (None: none).
+        steps_csv_path: their CSV (default: ``history_steps.csv`` beside ``csv_path``).
+
+    Example:
+    >>> curves = LossCurves("runs/demo/history.csv", "runs/demo/losses.png", every_n_steps=25)
+    >>> # model.fit(ds, epochs=8, steps_per_epoch=250, callbacks=[curves])
     """
 
-    def __init__(self, csv_path: str | os.PathLike, plot_path: str | os.PathLike | None = None, smoothing: float = 0.6):
+    def __init__(
+        self,
+        csv_path: str | os.PathLike,
+        plot_path: str | os.PathLike | None = None,
+        smoothing: float = 0.6,
+        every_n_steps: int | None = None,
+        steps_csv_path: str | os.PathLike | None = None,
+    ):
         super().__init__()
         if not 0.0 <= smoothing < 1.0:
             raise ValueError(f"`smoothing` must be in [0, 1). Received: smoothing={smoothing!r}")
         self.csv_path = Path(csv_path)
         self.plot_path = None if plot_path is None else Path(plot_path)
         self.smoothing = smoothing
+        self.every_n_steps = check_every("every_n_steps", every_n_steps)
+        self.steps_csv_path = (
+            Path(steps_csv_path) if steps_csv_path is not None else self.csv_path.with_name("history_steps.csv")
+        )
+        self._trigger = StepTrigger(self.every_n_steps)
         self.rows: dict[int, dict[str, float]] = {}
+        self.step_rows: dict[int, dict[str, float]] = {}
+        self._mark: tuple[int, dict[str, float]] = (0, {})  # batches of this epoch in rows, their means
+        self._last: tuple[int, dict | None] | None = None  # batches of this epoch so far, their logs
 
     def on_train_begin(self, logs=None):
         self.rows = read_history(self.csv_path)
+        step = generator_step(self.model)
+        self.step_rows = {s: r for s, r in read_history(self.steps_csv_path, key="step").items() if s <= step}
+        self._trigger.reset(step)
 
     def on_epoch_begin(self, epoch, logs=None):
         # A resumed run restarts at `epoch`: rows from there on are recomputed.
         self.rows = {e: r for e, r in self.rows.items() if e < epoch + 1}
+        self._mark = (0, {})
+        self._last = None
+
+    def _add_step_row(self, batches: int, logs: dict | None) -> None:
+        """The means over the batches since the last row, from the epoch's running means."""
+        means = _scalars(logs)
+        done, previous = self._mark
+        if batches <= done or not means:
+            return
+        row = {k: (v * batches - previous.get(k, 0.0) * done) / (batches - done) for k, v in means.items()}
+        self.step_rows[generator_step(self.model)] = row
+        self._mark = (batches, means)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last = (batch + 1, logs)
+        if self._trigger(generator_step(self.model)):
+            self._add_step_row(batch + 1, logs)
+            self._write_csv(self.steps_csv_path, self.step_rows, "step")
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+        if self.every_n_steps is not None and self._last is not None:
+            self._add_step_row(*self._last)  # the epoch's last steps since the previous row
+            self._write_csv(self.steps_csv_path, self.step_rows, "step")
+        row = _scalars(logs)
         row["step"] = float(generator_step(self.model))
         self.rows[epoch + 1] = row
-        self._write_csv()
+        self._write_csv(self.csv_path, self.rows, "epoch")
         if self.plot_path is not None:
             self.plot()
 
-    def _write_csv(self) -> None:
-        keys = sorted({k for r in self.rows.values() for k in r} - {"step"})
+    @staticmethod
+    def _write_csv(path: Path, rows: dict[int, dict[str, float]], key: str) -> None:
+        keys = sorted({k for r in rows.values() for k in r} - {"step"})
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["epoch", "step", *keys])
-        for epoch in sorted(self.rows):
-            r = self.rows[epoch]
-            writer.writerow([epoch, int(r.get("step", 0)), *[repr(r[k]) if k in r else "" for k in keys]])
-        atomic_write_bytes(self.csv_path, buf.getvalue().encode())
+        writer.writerow([key, *(["step"] if key == "epoch" else []), *keys])
+        for index in sorted(rows):
+            r = rows[index]
+            first = [index, int(r.get("step", 0))] if key == "epoch" else [index]
+            writer.writerow([*first, *[repr(r[k]) if k in r else "" for k in keys]])
+        atomic_write_bytes(path, buf.getvalue().encode())
 
     def plot(self) -> None:
-        """Draws ``losses.png`` from the rows so far."""
-        epochs = sorted(self.rows)
-        if not epochs:
+        """Draws ``losses.png`` from the step rows (or the epoch rows when there are none)."""
+        by_step = bool(self.step_rows)
+        rows = self.step_rows if by_step else self.rows
+        xs = sorted(rows)
+        if not xs:
             return
-        series = {k: [self.rows[e].get(k, np.nan) for e in epochs] for k in ("d_loss", "g_loss", "w_dist", "gp")}
+        series = {
+            k: np.asarray([rows[x].get(k, np.nan) for x in xs], float) for k in ("d_loss", "g_loss", "w_dist", "gp")
+        }
         from matplotlib.ticker import MaxNLocator
 
         fig, (ax1, ax2) = new_figure(11, 4, ncols=2)
-        marker = "o" if len(epochs) <= 30 else None
+        marker = "o" if len(xs) <= 30 else None
+        smoothing = self.smoothing if not by_step else max(self.smoothing, 1.0 - 10.0 / max(len(xs), 10))
         for ax in (ax1, ax2):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax1.plot(epochs, series["d_loss"], label="critic / discriminator (d_loss)", color="tab:red", marker=marker)
-        ax1.plot(epochs, series["g_loss"], label="generator (g_loss)", color="tab:blue", marker=marker)
-        ax1.set_xlabel("epoch")
-        ax1.set_title("Losses")
+            ax.set_xlabel("generator step" if by_step else "epoch")
+            ax.grid(alpha=0.3)
+        for key, label, color in (
+            ("d_loss", "critic / discriminator (d_loss)", "tab:red"),
+            ("g_loss", "generator (g_loss)", "tab:blue"),
+        ):
+            ax1.plot(xs, series[key], color=color, alpha=0.3)
+            ax1.plot(xs, _smoothed(series[key], smoothing), color=color, label=label, marker=marker)
+        ax1.set_title("Losses" + (" (faint: every point; solid: smoothed)" if by_step else ""))
         ax1.legend()
-        ax1.grid(alpha=0.3)
-        w = np.asarray(series["w_dist"], dtype=float)
-        ax2.plot(epochs, w, color="tab:green", alpha=0.35, label="w_dist")
-        smooth, acc = [], None
-        for value in w:
-            acc = value if acc is None or not np.isfinite(acc) else self.smoothing * acc + (1 - self.smoothing) * value
-            smooth.append(acc)
-        ax2.plot(epochs, smooth, color="tab:green", label="w_dist (smoothed)", marker=marker)
-        ax2.set_xlabel("epoch")
+        ax2.plot(xs, series["w_dist"], color="tab:green", alpha=0.35, label="w_dist")
+        ax2.plot(
+            xs, _smoothed(series["w_dist"], smoothing), color="tab:green", label="w_dist (smoothed)", marker=marker
+        )
         ax2.set_title("Critic's Wasserstein estimate")
-        if np.isfinite(np.asarray(series["gp"], dtype=float)).any():
+        if np.isfinite(series["gp"]).any():
             ax3 = ax2.twinx()
-            ax3.plot(epochs, series["gp"], color="tab:purple", label="gp (right axis)")
+            ax3.plot(xs, series["gp"], color="tab:purple", alpha=0.3)
+            ax3.plot(xs, _smoothed(series["gp"], smoothing), color="tab:purple", label="gp (right axis)")
             ax3.set_ylabel("gp")
             ax3.legend(loc="lower right")
         ax2.legend(loc="upper right")
-        ax2.grid(alpha=0.3)
         fig.tight_layout()
         save_figure(fig, self.plot_path)
 
 
-def read_history(path: str | os.PathLike) -> dict[int, dict[str, float]]:
-    """Reads a ``history.csv`` written by ``LossCurves`` into ``{epoch: {metric: value}}``."""
+def read_history(path: str | os.PathLike, key: str = "epoch") -> dict[int, dict[str, float]]:
+    """Reads a CSV written by ``LossCurves`` into ``{epoch: {metric: value}}`` (``key="step"``: the step rows)."""
     path = Path(path)
     if not path.is_file():
         return {}
     rows = {}
     with path.open(newline="") as f:
         for record in csv.DictReader(f):
-            epoch = int(record.pop("epoch"))
-            rows[epoch] = {k: float(v) for k, v in record.items() if v not in ("", None)}
+            index = int(record.pop(key))
+            rows[index] = {k: float(v) for k, v in record.items() if v not in ("", None)}
     return rows

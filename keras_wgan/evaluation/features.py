@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -228,11 +229,18 @@ def digits_classifier(seed: int = 0, epochs: int = 20, verbose: int = 0) -> tupl
     return model, accuracy
 
 
+#: classifier -> its (features, probabilities) model, built once (a new model per call retraces predict).
+_TWO_OUTPUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def classifier_outputs(model: Any, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """``(features, probabilities)`` of the digits classifier on images in [-1, 1]."""
     import keras
 
-    both = keras.Model(model.input, [model.get_layer("features").output, model.output])
+    both = _TWO_OUTPUT_MODELS.get(model)
+    if both is None:
+        both = keras.Model(model.input, [model.get_layer("features").output, model.output])
+        _TWO_OUTPUT_MODELS[model] = both
     feats, probs = both.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
     return feats.astype(np.float64), probs.astype(np.float64)
 

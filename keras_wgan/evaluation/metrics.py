@@ -27,7 +27,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import tensorflow as tf
 
 
 # ----------------------------------------------------------------- Frechet
@@ -177,12 +176,26 @@ SWD_DIRECTIONS_PER_REPEAT = 128
 SWD_MIN_SIZE = 16
 
 
+def _blur_axis(images: np.ndarray, axis: int) -> np.ndarray:
+    """The 5-tap binomial filter along one axis, mirrored edges (``d c b | a b c d | c b a``)."""
+    pad = [(0, 0)] * images.ndim
+    pad[axis] = (2, 2)
+    padded = np.pad(images, pad, mode="reflect")
+    n = images.shape[axis]
+
+    def tap(i: int) -> np.ndarray:
+        return padded[(slice(None),) * axis + (slice(i, i + n),)]
+
+    return (
+        (tap(0) + tap(4)) * np.float32(_BINOMIAL[0])
+        + (tap(1) + tap(3)) * np.float32(_BINOMIAL[1])
+        + tap(2) * np.float32(_BINOMIAL[2])
+    )
+
+
 def _blur(images: np.ndarray) -> np.ndarray:
-    kernel = np.outer(_BINOMIAL, _BINOMIAL).astype(np.float32)
-    c = images.shape[-1]
-    k = tf.constant(np.tile(kernel[:, :, None, None], (1, 1, c, 1)))
-    padded = tf.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="REFLECT")
-    return tf.nn.depthwise_conv2d(padded, k, [1, 1, 1, 1], "VALID").numpy()
+    """The 5x5 binomial filter of OpenCV's ``pyrDown`` on ``(n, h, w, c)`` images (separable, in float32)."""
+    return _blur_axis(_blur_axis(np.asarray(images, np.float32), 1), 2)
 
 
 def laplacian_pyramid(images: np.ndarray, min_size: int = SWD_MIN_SIZE) -> list[np.ndarray]:
@@ -216,13 +229,11 @@ def swd_patch_positions(n: int, side: int, size: int, per_image: int, rng: np.ra
 
 
 def _patches(level: np.ndarray, corners: np.ndarray, size: int) -> np.ndarray:
-    """The patches of ``level`` at ``corners``, flattened: ``(n * per_image, size * size * c)``."""
+    """The patches of ``level`` at ``corners``, flat by (row, column, channel): ``(n * per_image, size**2 * c)``."""
     n, per_image = corners.shape[:2]
-    dy, dx = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
-    rows = corners[:, :, 0, None, None] + dy
-    cols = corners[:, :, 1, None, None] + dx
-    out = level[np.arange(n)[:, None, None, None], rows, cols]  # (n, per_image, size, size, c)
-    return out.reshape(n * per_image, -1)
+    windows = np.lib.stride_tricks.sliding_window_view(level, (size, size), axis=(1, 2))  # (n, y, x, c, size, size)
+    picked = windows[np.arange(n)[:, None], corners[..., 0], corners[..., 1]]  # (n, per_image, c, size, size)
+    return np.ascontiguousarray(picked.transpose(0, 1, 3, 4, 2)).reshape(n * per_image, -1)
 
 
 def swd_directions(dim: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -340,11 +351,16 @@ def sliced_wasserstein_distance(
         projected = [[np.empty((rows, cols.stop - cols.start), np.float32) for _ in sides] for _ in sets]
         for s, images in enumerate(sets):
             mean, std = stats[s]
+            # ((p - mean) / std) @ d = p @ (d / std) - (mean / std) @ d, per channel of each patch value.
+            scaled = [
+                (d[:, cols].reshape(-1, c, d[:, cols].shape[1]) / std[i][:, None]) for i, d in enumerate(directions)
+            ]
+            offsets = [mean[i] @ sc.sum(axis=0) for i, sc in enumerate(scaled)]
+            scaled = [sc.reshape(-1, sc.shape[-1]) for sc in scaled]
             for start, patches in _pyramid_patches(images, corners[s], sizes, min_size, images_per_chunk):
                 for i, p in enumerate(patches):
-                    normalized = ((p.reshape(len(p), -1, c) - mean[i]) / std[i]).reshape(len(p), -1)
                     at = start * patches_per_image
-                    projected[s][i][at : at + len(p)] = normalized @ directions[i][:, cols]
+                    projected[s][i][at : at + len(p)] = p @ scaled[i] - offsets[i]
         for i in range(len(sides)):
             a, b = projected[0][i], projected[1][i]
             a.sort(axis=0)
