@@ -67,8 +67,14 @@ def test_digits_quick_writes_metrics_and_pictures(tmp_path):
     rows = table_rows((out / "digits_quick.md").read_text())
     record = json.loads((out / "digits_quick.json").read_text())[0]
     m = record["metrics"]
-    assert len(rows) == 1 and rows[0]["variant"] == "wgan_gp"
+    assert len(rows) == 2 and rows[0]["variant"] == "wgan_gp"
     assert rows[0]["classes covered (per seed, of 10)"] == str(m["classes_covered"])
+    assert {"precision", "recall", "density", "coverage"} <= set(m)
+    assert float(rows[0]["precision"]) == pytest.approx(m["precision"], rel=1e-2, abs=1e-3)
+    # The last row is real data (held-out digits against the training digits): the floor.
+    real = rows[1]
+    assert real["variant"].startswith("real digits") and real["classes covered (per seed, of 10)"] == "10"
+    assert float(real["class KL"]) < 0.05 and float(real["precision"]) > 0.8
     assert 0 <= m["classes_covered"] <= 10 and m["class_kl"] >= 0
     assert float(rows[0]["class KL"]) == pytest.approx(m["class_kl"], rel=1e-2, abs=1e-3)
     for name in ("samples.png", "losses.png", "progress.gif"):
