@@ -150,7 +150,6 @@ class RunDir:
             taken.pop("g_lr", None)
             taken.pop("d_lr", None)
         merged = dataclasses.replace(config, **taken).resolve()
-        merged.steps_per_epoch = merged.steps_per_epoch or saved.steps_per_epoch
         mine, theirs = merged.identity(), saved.identity()
         conflicts = [f"{k}={mine[k]!r} (run has {theirs[k]!r})" for k in mine if mine[k] != theirs[k]]
         if conflicts:

@@ -38,7 +38,6 @@ from keras_wgan.evaluation.metrics import (
     nearest_neighbour_radii,
     polynomial_mmd2_unbiased,
     precision_recall,
-    sliced_wasserstein,
     sliced_wasserstein_distance,
     wasserstein1_exact,
 )
@@ -68,7 +67,6 @@ __all__ = [
     "polynomial_mmd2_unbiased",
     "precision_recall",
     "resize_for_inception",
-    "sliced_wasserstein",
     "sliced_wasserstein_distance",
     "wasserstein1_exact",
 ]

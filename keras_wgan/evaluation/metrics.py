@@ -242,13 +242,6 @@ def swd_directions(dim: int, count: int, rng: np.random.Generator) -> np.ndarray
     return (dirs / np.linalg.norm(dirs, axis=0, keepdims=True)).astype(np.float32)
 
 
-def sliced_wasserstein(a: np.ndarray, b: np.ndarray, directions: np.ndarray) -> float:
-    """Sliced Wasserstein-1 distance of two equal-size point sets (rows) along ``directions`` (columns)."""
-    pa = np.sort(np.asarray(a, np.float32) @ directions, axis=0)
-    pb = np.sort(np.asarray(b, np.float32) @ directions, axis=0)
-    return float(np.abs(pa - pb).mean())
-
-
 def _pyramid_patches(images: np.ndarray, corners: list[np.ndarray], sizes: list[int], min_size: int, per_chunk: int):
     """Yields ``(start, [patches of level i for images start..start+k])``, ``per_chunk`` images at a time."""
     for start in range(0, len(images), per_chunk):

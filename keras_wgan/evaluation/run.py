@@ -38,8 +38,6 @@ from keras_wgan.models import GAN
 from keras_wgan.pictures import image_grid, new_figure, save_figure, write_png
 from keras_wgan.run_dir import RunDir
 
-INCEPTION_METRICS = ("fid", "kid", "is")
-
 
 def default_metrics(config: TrainConfig) -> list[str]:
     """What ``evaluate.py`` measures by default for a run's dataset (the registry's choice)."""
