@@ -16,19 +16,24 @@ The names follow the literature:
   the gradient penalty of Gulrajani et al. 2017.
 
 All losses are computed in float32 whatever the compute dtype, so they behave
-the same under mixed precision.
+the same under mixed precision. They are written with ``keras.ops``, so the same
+functions serve the TensorFlow and the JAX backend.
 """
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import Any
+
+from keras import ops
+
+Tensor = Any  # a backend tensor (Tensor, jax.Array) or anything ops accept
 
 
-def _flat32(x: tf.Tensor) -> tf.Tensor:
-    return tf.reshape(tf.cast(x, tf.float32), [-1])
+def _flat32(x: Tensor) -> Tensor:
+    return ops.reshape(ops.cast(x, "float32"), [-1])
 
 
-def nonsaturating_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+def nonsaturating_critic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """Binary cross-entropy of the discriminator (real -> 1, fake -> 0).
 
     ``L_D = -E[log sigmoid(D(x_r))] - E[log(1 - sigmoid(D(x_f)))]``
@@ -41,10 +46,10 @@ def nonsaturating_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) ->
     Returns:
         Scalar float32 loss.
     """
-    return tf.reduce_mean(tf.nn.softplus(-_flat32(real_logits))) + tf.reduce_mean(tf.nn.softplus(_flat32(fake_logits)))
+    return ops.mean(ops.softplus(-_flat32(real_logits))) + ops.mean(ops.softplus(_flat32(fake_logits)))
 
 
-def nonsaturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+def nonsaturating_generator_loss(fake_logits: Tensor) -> Tensor:
     """Non-saturating generator loss ``L_G = -E[log sigmoid(D(x_f))] = E[softplus(-D(x_f))]``.
 
     Args:
@@ -53,10 +58,10 @@ def nonsaturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     Returns:
         Scalar float32 loss.
     """
-    return tf.reduce_mean(tf.nn.softplus(-_flat32(fake_logits)))
+    return ops.mean(ops.softplus(-_flat32(fake_logits)))
 
 
-def relativistic_standard_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+def relativistic_standard_critic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """RSGAN critic loss ``L_D = -E[log sigmoid(C(x_r) - C(x_f))]``.
 
     Real and fake samples are paired element-wise, so both batches must have
@@ -69,10 +74,10 @@ def relativistic_standard_critic_loss(real_logits: tf.Tensor, fake_logits: tf.Te
     Returns:
         Scalar float32 loss.
     """
-    return tf.reduce_mean(tf.nn.softplus(-(_flat32(real_logits) - _flat32(fake_logits))))
+    return ops.mean(ops.softplus(-(_flat32(real_logits) - _flat32(fake_logits))))
 
 
-def relativistic_standard_generator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+def relativistic_standard_generator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     """RSGAN generator loss ``L_G = -E[log sigmoid(C(x_f) - C(x_r))]``.
 
     Args:
@@ -82,15 +87,15 @@ def relativistic_standard_generator_loss(real_logits: tf.Tensor, fake_logits: tf
     Returns:
         Scalar float32 loss.
     """
-    return tf.reduce_mean(tf.nn.softplus(-(_flat32(fake_logits) - _flat32(real_logits))))
+    return ops.mean(ops.softplus(-(_flat32(fake_logits) - _flat32(real_logits))))
 
 
 def relativistic_average_critic_loss(
-    real_logits: tf.Tensor,
-    fake_logits: tf.Tensor,
-    real_mean: tf.Tensor | None = None,
-    fake_mean: tf.Tensor | None = None,
-) -> tf.Tensor:
+    real_logits: Tensor,
+    fake_logits: Tensor,
+    real_mean: Tensor | None = None,
+    fake_mean: Tensor | None = None,
+) -> Tensor:
     """RaGAN critic loss (the paper's equation, without the code's factor 1/2).
 
     ``L_D = -E_r[log sigmoid(C(x_r) - E_f C(x_f))] - E_f[log(1 - sigmoid(C(x_f) - E_r C(x_r)))]``
@@ -107,17 +112,17 @@ def relativistic_average_critic_loss(
         Scalar float32 loss.
     """
     r, f = _flat32(real_logits), _flat32(fake_logits)
-    real_mean = tf.reduce_mean(r) if real_mean is None else tf.cast(real_mean, tf.float32)
-    fake_mean = tf.reduce_mean(f) if fake_mean is None else tf.cast(fake_mean, tf.float32)
-    return tf.reduce_mean(tf.nn.softplus(-(r - fake_mean))) + tf.reduce_mean(tf.nn.softplus(f - real_mean))
+    real_mean = ops.mean(r) if real_mean is None else ops.cast(real_mean, "float32")
+    fake_mean = ops.mean(f) if fake_mean is None else ops.cast(fake_mean, "float32")
+    return ops.mean(ops.softplus(-(r - fake_mean))) + ops.mean(ops.softplus(f - real_mean))
 
 
 def relativistic_average_generator_loss(
-    real_logits: tf.Tensor,
-    fake_logits: tf.Tensor,
-    real_mean: tf.Tensor | None = None,
-    fake_mean: tf.Tensor | None = None,
-) -> tf.Tensor:
+    real_logits: Tensor,
+    fake_logits: Tensor,
+    real_mean: Tensor | None = None,
+    fake_mean: Tensor | None = None,
+) -> Tensor:
     """RaGAN generator loss: the critic loss with the roles of real and fake swapped.
 
     ``L_G = -E_f[log sigmoid(C(x_f) - E_r C(x_r))] - E_r[log(1 - sigmoid(C(x_r) - E_f C(x_f)))]``
@@ -134,7 +139,7 @@ def relativistic_average_generator_loss(
     return relativistic_average_critic_loss(fake_logits, real_logits, fake_mean, real_mean)
 
 
-def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """Wasserstein critic loss ``L_C = E[C(x_f)] - E[C(x_r)]`` (the negated W1 estimate).
 
     Args:
@@ -144,10 +149,10 @@ def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> t
     Returns:
         Scalar float32 loss.
     """
-    return tf.reduce_mean(_flat32(fake_scores)) - tf.reduce_mean(_flat32(real_scores))
+    return ops.mean(_flat32(fake_scores)) - ops.mean(_flat32(real_scores))
 
 
-def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
     """Wasserstein generator loss ``L_G = -E[C(x_f)]``.
 
     Args:
@@ -156,10 +161,10 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
     Returns:
         Scalar float32 loss.
     """
-    return -tf.reduce_mean(_flat32(fake_scores))
+    return -ops.mean(_flat32(fake_scores))
 
 
-def wasserstein_estimate(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+def wasserstein_estimate(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """The critic's estimate of the Wasserstein-1 distance, ``E[C(x_r)] - E[C(x_f)]``.
 
     Only a true W1 estimate when the critic is (close to) 1-Lipschitz; for the
@@ -173,4 +178,4 @@ def wasserstein_estimate(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.T
     Returns:
         Scalar float32 value.
     """
-    return tf.reduce_mean(_flat32(real_scores)) - tf.reduce_mean(_flat32(fake_scores))
+    return ops.mean(_flat32(real_scores)) - ops.mean(_flat32(fake_scores))

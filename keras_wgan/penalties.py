@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import tensorflow as tf
+from keras import ops
+
+from keras_wgan.backend_ops import input_gradient
+
+Tensor = Any  # a backend tensor (Tensor, jax.Array) or anything ops accept
 
 #: Added to the squared gradient norm before the square root, so the norm and
 #: its gradient stay finite when the critic's input gradient is exactly zero.
 DEFAULT_EPSILON = 1e-12
 
 
-def interpolate(real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
+def interpolate(real: Tensor, fake: Tensor, alpha: Tensor) -> Tensor:
     """Points on the straight lines between paired real and fake samples.
 
     Args:
@@ -23,33 +27,34 @@ def interpolate(real: tf.Tensor, fake: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor
     Returns:
         ``alpha * real + (1 - alpha) * fake``, computed in float32.
     """
-    real = tf.cast(real, tf.float32)
-    fake = tf.cast(fake, tf.float32)
-    alpha = tf.reshape(tf.cast(alpha, tf.float32), [-1] + [1] * (len(real.shape) - 1))
+    real = ops.cast(real, "float32")
+    fake = ops.cast(fake, "float32")
+    alpha = ops.reshape(ops.cast(alpha, "float32"), [-1] + [1] * (len(real.shape) - 1))
     return fake + alpha * (real - fake)
 
 
 def gradient_penalty(
     critic: Any,
-    real: tf.Tensor,
-    fake: tf.Tensor,
+    real: Tensor,
+    fake: Tensor,
     *,
-    alpha: tf.Tensor | None = None,
+    alpha: Tensor | None = None,
     seed: keras.random.SeedGenerator | int | None = None,
     one_sided: bool = False,
     target: float = 1.0,
     epsilon: float = DEFAULT_EPSILON,
     training: bool = True,
-    gradient_scale: tf.Tensor | float | None = None,
-) -> tf.Tensor:
+    gradient_scale: Tensor | float | None = None,
+) -> Tensor:
     """Batch mean of ``(||grad_x C(x_hat)||_2 - target)^2`` on random interpolates.
 
     ``x_hat = alpha * real + (1 - alpha) * fake`` with one ``alpha ~ U[0, 1]``
     per example (Gulrajani et al. 2017, Algorithm 1). The input gradient is
-    taken with a nested ``tf.GradientTape``, so when this function is called
-    under an outer tape the penalty is differentiable with respect to the
+    taken with ``keras_wgan.backend_ops.input_gradient`` (a nested
+    ``tf.GradientTape`` on TensorFlow, ``jax.grad`` on JAX), so under an outer
+    tape or ``jax.grad`` the penalty is differentiable with respect to the
     critic's weights (double back-propagation); it works inside
-    ``tf.function``. The norm runs over all non-batch axes and is computed in
+    ``tf.function`` and ``jax.jit``. The norm runs over all non-batch axes and is computed in
     float32 as ``sqrt(sum(g**2) + epsilon)``.
 
     The result is *not* multiplied by the penalty weight lambda.
@@ -89,21 +94,40 @@ def gradient_penalty(
     16.0
     """
     if alpha is None:
-        batch = real.shape[0] if real.shape[0] is not None else tf.shape(real)[0]
+        batch = real.shape[0] if real.shape[0] is not None else ops.shape(real)[0]
         alpha = keras.random.uniform((batch,), seed=seed)
     x_hat = interpolate(real, fake, alpha)
-    with tf.GradientTape() as inner:
-        inner.watch(x_hat)
-        scores = critic(x_hat, training=training)
-        total = tf.reduce_sum(tf.cast(scores, tf.float32))
-        if gradient_scale is not None:
-            total = total * tf.cast(gradient_scale, tf.float32)
-    grads = tf.cast(inner.gradient(total, x_hat), tf.float32)
+
+    def total_score(x: Tensor) -> Tensor:
+        total = ops.sum(ops.cast(critic(x, training=training), "float32"))
+        return total if gradient_scale is None else total * ops.cast(gradient_scale, "float32")
+
+    grads = ops.cast(input_gradient(total_score, x_hat), "float32")
     if gradient_scale is not None:
-        grads = grads / tf.cast(gradient_scale, tf.float32)
+        grads = grads / ops.cast(gradient_scale, "float32")
+    return penalty_from_gradients(grads, one_sided=one_sided, target=target, epsilon=epsilon)
+
+
+def penalty_from_gradients(
+    grads: Tensor, *, one_sided: bool = False, target: float = 1.0, epsilon: float = DEFAULT_EPSILON
+) -> Tensor:
+    """Batch mean of ``(||g_i||_2 - target)^2`` (or ``max(0, ||g_i|| - target)^2`` one-sided).
+
+    The part of the gradient penalty after the input gradient; the same on every backend.
+
+    Args:
+        grads: per-example input gradients of the critic, shape ``(batch, ...)``.
+        one_sided: penalise only norms above ``target``.
+        target: the target norm.
+        epsilon: added to the squared norm inside the square root.
+
+    Returns:
+        Scalar float32 tensor.
+    """
+    grads = ops.cast(grads, "float32")
     axes = list(range(1, len(grads.shape)))
-    norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
+    norm = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + epsilon)
     gap = norm - target
     if one_sided:
-        gap = tf.nn.relu(gap)
-    return tf.reduce_mean(tf.square(gap))
+        gap = ops.relu(gap)
+    return ops.mean(ops.square(gap))

@@ -39,8 +39,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan import distribute, losses
+from keras_wgan import backend_ops, distribute, losses
 from keras_wgan.paper_defaults import PaperDefaults
+
+#: The counter's dtype: int64 on TensorFlow; JAX without x64 mode has no int64.
+_COUNTER_DTYPE = "int32" if backend_ops.is_jax() else "int64"
 
 
 def batch_size_of(x: tf.Tensor) -> int | tf.Tensor:
@@ -140,7 +143,7 @@ class GAN(keras.Model):
         # Generator iterations done: counted here, not by the optimizers, because a
         # LossScaleOptimizer skips non-finite steps without counting them.
         self.generator_iterations = keras.Variable(
-            0, dtype="int64", trainable=False, name="generator_iterations", aggregation="only_first_replica"
+            0, dtype=_COUNTER_DTYPE, trainable=False, name="generator_iterations", aggregation="only_first_replica"
         )
         self._warned_partial = False
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -242,16 +245,23 @@ class GAN(keras.Model):
                 raise ValueError(f"{type(self).__name__} has no paper defaults; pass g_optimizer and d_optimizer.")
             g_optimizer = g_optimizer if g_optimizer is not None else self.paper_defaults.make_optimizer()
             d_optimizer = d_optimizer if d_optimizer is not None else self.paper_defaults.make_optimizer()
+        backend_ops.check_backend()
+        if backend_ops.is_jax() and keras.config.dtype_policy().name == "mixed_float16":
+            raise ValueError(
+                "mixed_float16 needs loss scaling, which keras_wgan does on TensorFlow only; on JAX use the "
+                "mixed_bfloat16 policy (no loss scaling needed) or float32."
+            )
         g_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(g_optimizer))
         d_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(d_optimizer))
         if g_optimizer is d_optimizer:
             raise ValueError("`g_optimizer` and `d_optimizer` must be two different optimizer instances.")
-        # A ValueError (ConfigError) for a combination Keras cannot run under a strategy.
-        distribute.check_steps_per_execution(
-            int(kwargs.get("steps_per_execution") or 1),
-            tf.distribute.get_strategy().num_replicas_in_sync,
-            "steps_per_execution",
-        )
+        if not backend_ops.is_jax():
+            # A ValueError (ConfigError) for a combination Keras cannot run under a strategy.
+            distribute.check_steps_per_execution(
+                int(kwargs.get("steps_per_execution") or 1),
+                tf.distribute.get_strategy().num_replicas_in_sync,
+                "steps_per_execution",
+            )
         kwargs.setdefault("auto_scale_loss", False)
         # The generator's optimizer is also `model.optimizer`, so Keras' step
         # counters (TensorBoard, BackupAndRestore) count generator iterations.
@@ -260,6 +270,11 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.critic.trainable_variables)
+        if backend_ops.is_jax():
+            from keras_wgan.models.jax_step import OptimizerPair
+
+            # Keras' JAX trainer carries `model.optimizer.variables` through the jitted step: both optimizers'.
+            self.optimizer = OptimizerPair(self.g_optimizer, self.d_optimizer)
         self._gan_compile_kwargs = {k: v for k, v in kwargs.items() if k in ("jit_compile", "steps_per_execution")}
 
     def get_compile_config(self) -> dict:
@@ -366,7 +381,7 @@ class GAN(keras.Model):
             if optimizer is not None:
                 variables += list(optimizer.variables)
         floats = [v for v in variables if "float" in str(v.dtype)]
-        return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))) for v in floats]))
+        return all(bool(np.isfinite(keras.ops.convert_to_numpy(v).astype(np.float32)).all()) for v in floats)
 
     @contextlib.contextmanager
     def _drawing_from(self, generator: keras.random.SeedGenerator) -> Iterator[None]:
@@ -397,18 +412,54 @@ class GAN(keras.Model):
 
     def sample_latent(self, n: int | tf.Tensor) -> tf.Tensor:
         """Draws ``n`` latent vectors from N(0, I) from the training stream."""
+        if backend_ops.is_jax():
+            return keras.random.normal((n, self.latent_dim), seed=self._active_seed_generator)
         return tf.random.stateless_normal((n, self.latent_dim), seed=self.next_seed())
 
     def sample_uniform(self, n: int | tf.Tensor) -> tf.Tensor:
         """Draws ``n`` numbers from U[0, 1) from the training stream."""
+        if backend_ops.is_jax():
+            return keras.random.uniform((n,), seed=self._active_seed_generator)
         return tf.random.stateless_uniform((n,), seed=self.next_seed())
 
-    def _split_real(self, data: Any) -> tf.Tensor:
+    def real_batch(self, data: Any) -> Any:
+        """The real samples of a batch as float32 (the first item of a tuple; a dict is refused)."""
         if isinstance(data, (tuple, list)):
             data = data[0]
         if isinstance(data, dict):
             raise ValueError("The GAN trains on unlabelled samples; feed a tensor, not a dict.")
-        return tf.cast(data, tf.float32)
+        return keras.ops.cast(data, "float32")
+
+    def critic_chunk_size(self, size: int) -> int:
+        """Samples per critic update for a batch of known ``size``: ``size // n_critic``.
+
+        On TensorFlow a batch of static size must be a multiple of ``n_critic``
+        (``ValueError`` otherwise). On JAX every batch has a static size, also
+        the last, partial one of NumPy input; there the remainder is dropped
+        with a warning (as TensorFlow does for batches of unknown size) and
+        0 means the batch is skipped.
+        """
+        if size >= self.n_critic and size % self.n_critic == 0:
+            return size // self.n_critic
+        if not backend_ops.is_jax():
+            raise ValueError(
+                f"Each training batch holds the real samples of all {self.n_critic} critic updates, so its size "
+                f"must be a multiple of n_critic={self.n_critic}. Received a batch of {size}. Use "
+                f"make_dataset(..., n_critic={self.n_critic}) or fit(x, batch_size=batch_size * {self.n_critic})."
+            )
+        self._warn_partial()
+        return size // self.n_critic
+
+    def _warn_partial(self) -> None:
+        if not self._warned_partial:
+            self._warned_partial = True
+            warnings.warn(
+                f"{type(self).__name__}: batches of unknown size, or a partial last batch on JAX; a batch whose "
+                f"size is not a multiple of n_critic={self.n_critic} drops its "
+                f"last samples, and one smaller than n_critic is skipped. Batch by batch_size * n_critic with "
+                f"drop_remainder (make_dataset does) to use every sample.",
+                stacklevel=3,
+            )
 
     def _critic_update(self, real: tf.Tensor) -> None:
         fake = self.generator(self.sample_latent(batch_size_of(real)), training=True)
@@ -430,22 +481,28 @@ class GAN(keras.Model):
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
         self.g_loss_tracker.update_state(loss)
 
-    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+    def train_step(self, *args: Any) -> Any:
         """One generator iteration: ``n_critic`` critic updates on disjoint
-        chunks of the batch, then one generator update."""
+        chunks of the batch, then one generator update.
+
+        On TensorFlow Keras calls ``train_step(data)`` and the step updates the
+        variables in place (``tf.GradientTape``). On JAX Keras calls
+        ``train_step(state, data)`` and the step is the stateless
+        ``keras_wgan.models.jax_step.train_step``, returning ``(logs, state)``;
+        both run the same hooks.
+        """
         if self.g_optimizer is None:
             raise RuntimeError("Call compile() before training.")
-        real = self._split_real(data)
+        if backend_ops.is_jax():
+            from keras_wgan.models import jax_step
+
+            return jax_step.train_step(self, *args)
+        (data,) = args
+        real = self.real_batch(data)
         static = real.shape[0]
-        if static is not None and (static < self.n_critic or static % self.n_critic):
-            raise ValueError(
-                f"Each training batch holds the real samples of all {self.n_critic} critic updates, so its size "
-                f"must be a multiple of n_critic={self.n_critic}. Received a batch of {static}. Use "
-                f"make_dataset(..., n_critic={self.n_critic}) or fit(x, batch_size=batch_size * {self.n_critic})."
-            )
         if static is not None:
             # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
-            self._iteration(real, static // self.n_critic)
+            self._iteration(real, self.critic_chunk_size(static))
         elif tf.distribute.get_strategy().num_replicas_in_sync > 1:
             # Several replicas (a multi-worker input pipeline loses the static batch size):
             # no tf.cond around the updates, whose gradient all-reduce cannot run inside
@@ -458,14 +515,7 @@ class GAN(keras.Model):
             # A batch of unknown size (NumPy input whose last batch is partial): each
             # critic update takes floor(n / n_critic) samples; a batch too small for
             # one sample per critic update is skipped whole (no update, no metrics).
-            if not self._warned_partial:
-                self._warned_partial = True
-                warnings.warn(
-                    f"{type(self).__name__}: batches of unknown size; a batch whose size is not a multiple of "
-                    f"n_critic={self.n_critic} drops its last samples, and one smaller than n_critic is skipped. "
-                    f"Batch by batch_size * n_critic with drop_remainder (make_dataset does) to use every sample.",
-                    stacklevel=2,
-                )
+            self._warn_partial()
             per_step = tf.shape(real)[0] // self.n_critic
             tf.cond(per_step > 0, lambda: self._iteration(real, per_step), lambda: tf.constant(False))
         return self._logs()
@@ -479,7 +529,7 @@ class GAN(keras.Model):
         there each value is given as a vector of one element.
         """
         logs = {m.name: m.result() for m in self.metrics}
-        if distribute.in_multi_worker_mode():
+        if not backend_ops.is_jax() and distribute.in_multi_worker_mode():
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs
 
@@ -493,9 +543,21 @@ class GAN(keras.Model):
         self.generator_iterations.assign_add(1)
         return tf.constant(True)
 
-    def test_step(self, data: Any) -> dict[str, tf.Tensor]:
-        """Evaluates the losses on a batch without updating anything."""
-        real = self._split_real(data)
+    def test_step(self, *args: Any) -> Any:
+        """Evaluates the losses on a batch without updating anything but the metrics.
+
+        ``test_step(data)`` on TensorFlow; ``test_step(state, data)`` returning
+        ``(logs, state)`` on JAX (``keras_wgan.models.jax_step.test_step``).
+        """
+        if backend_ops.is_jax():
+            from keras_wgan.models import jax_step
+
+            return jax_step.test_step(self, *args)
+        return self.evaluate_batch(*args)
+
+    def evaluate_batch(self, data: Any) -> dict[str, tf.Tensor]:
+        """``test_step``'s work: updates the metrics with the losses on a batch; returns their results."""
+        real = self.real_batch(data)
         with self._drawing_from(self.eval_seed_generator):  # the training stream stays untouched
             fake = self.generator(self.sample_latent(batch_size_of(real)), training=False)
             self._update_critic_metrics(self.critic_objective(real, fake, training=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_wgan import distribute, losses
+from keras_wgan import backend_ops, losses
 from keras_wgan import paper_defaults as papers
 from keras_wgan.models.gan import GAN
 
@@ -51,9 +51,9 @@ class RaGAN(GAN):
     uses_real_in_generator_loss = True
 
     def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
-        means = distribute.global_mean(real_out), distribute.global_mean(fake_out)
+        means = backend_ops.global_mean(real_out), backend_ops.global_mean(fake_out)
         return losses.relativistic_average_critic_loss(real_out, fake_out, *means)
 
     def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
-        means = distribute.global_mean(real_out), distribute.global_mean(fake_out)
+        means = backend_ops.global_mean(real_out), backend_ops.global_mean(fake_out)
         return losses.relativistic_average_generator_loss(real_out, fake_out, *means)

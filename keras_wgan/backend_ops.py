@@ -1,0 +1,86 @@
+"""The few operations whose code differs between Keras' TensorFlow and JAX backends.
+
+Everything else in keras_wgan that runs inside a training step (losses, the
+penalty's definition, the variants' hooks) is written once with ``keras.ops``.
+What cannot be: taking a gradient (``tf.GradientTape`` on TensorFlow,
+``jax.grad`` on JAX) and averaging over a ``tf.distribute`` strategy's replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+#: The backends keras_wgan trains on. TensorFlow is the reference.
+SUPPORTED_BACKENDS = ("tensorflow", "jax")
+
+
+def backend() -> str:
+    """The name of the Keras backend in use (``"tensorflow"`` or ``"jax"``)."""
+    return keras.backend.backend()
+
+
+def is_jax() -> bool:
+    """Whether Keras runs on JAX."""
+    return backend() == "jax"
+
+
+def check_backend() -> None:
+    """Raises a ``RuntimeError`` naming the supported backends when Keras runs on another one."""
+    if backend() not in SUPPORTED_BACKENDS:
+        raise RuntimeError(
+            f"keras_wgan trains on the {' and '.join(SUPPORTED_BACKENDS)} backends of Keras; this process runs "
+            f"Keras on {backend()!r}. Set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax before Python starts."
+        )
+
+
+def input_gradient(fn: Callable[[Any], Any], x: Any) -> Any:
+    """The gradient of the scalar ``fn(x)`` with respect to ``x``, itself differentiable.
+
+    On TensorFlow a nested ``tf.GradientTape`` (an outer tape that is recording
+    sees through it: double back-propagation); on JAX ``jax.grad`` (an outer
+    ``jax.grad`` differentiates through it). This is the inner gradient of the
+    WGAN-GP penalty.
+
+    Args:
+        fn: function of ``x`` returning a scalar.
+        x: the point; a float32 tensor.
+
+    Returns:
+        A tensor shaped like ``x``.
+    """
+    if is_jax():
+        import jax
+
+        return jax.grad(fn)(x)
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    return tape.gradient(value, x)
+
+
+def global_mean(x: Any) -> Any:
+    """The float32 mean of ``x`` over the global batch, differentiable.
+
+    On JAX a step sees the global batch (``keras.distribution.DataParallel``
+    shards one array over the devices), so the plain mean is global. On
+    TensorFlow, inside a replica of a strategy with several replicas, the
+    replicas' means are averaged with an all-reduce
+    (``keras_wgan.distribute.global_mean``).
+
+    Args:
+        x: a tensor whose first axis is the batch.
+
+    Returns:
+        A float32 scalar.
+    """
+    if is_jax():
+        return keras.ops.mean(keras.ops.cast(x, "float32"))
+    from keras_wgan import distribute
+
+    return distribute.global_mean(x)
