@@ -106,8 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tensorboard-histograms", action="store_true", help="critic weight histograms")
     g.add_argument("--quiet", action="store_true", help="no progress bar (the one-line epoch summaries stay)")
     g = p.add_argument_group("performance and scale-out")
-    g.add_argument("--jit-compile", type=_bool, default=False, help="XLA (default false; slower on this CPU)")
-    g.add_argument("--steps-per-execution", type=int, default=1, help="train steps per tf.function call")
+    g.add_argument(
+        "--jit-compile",
+        type=_bool,
+        default=None,
+        help="compile the step with XLA (default: false on TensorFlow, slower on CPUs; true on JAX, where false "
+        "means eager Python, for debugging)",
+    )
+    g.add_argument("--steps-per-execution", type=int, default=1, help="train steps per compiled call")
     g.add_argument("--mixed-precision", default="off", help="off, mixed_float16 or mixed_bfloat16")
     g.add_argument(
         "--strategy",

@@ -8,7 +8,7 @@ What cannot be: taking a gradient (``tf.GradientTape`` on TensorFlow,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -84,3 +84,35 @@ def global_mean(x: Any) -> Any:
     from keras_wgan import distribute
 
     return distribute.global_mean(x)
+
+
+def gradients(fn: Callable[[], Any], variables: Sequence[keras.Variable]) -> list[Any]:
+    """The gradients of the scalar ``fn()`` with respect to ``variables``, at their current values.
+
+    On TensorFlow a ``tf.GradientTape``; on JAX ``jax.grad`` of ``fn`` with the
+    variables bound to the arrays being differentiated (``keras.StatelessScope``),
+    so nothing ``fn`` assigns (random-number state, batch-norm statistics)
+    reaches the variables. For diagnostics outside the training step (the
+    critic's per-layer gradient norms); the step has its own code per backend.
+
+    Args:
+        fn: function of no arguments returning a scalar; reads ``variables``.
+        variables: the variables to differentiate with respect to.
+
+    Returns:
+        One gradient per variable (None on TensorFlow for a variable ``fn`` does not use).
+    """
+    variables = list(variables)
+    if is_jax():
+        import jax
+
+        def bound(values: list[Any]) -> Any:
+            with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                return fn()
+
+        return list(jax.grad(bound)([v.value for v in variables]))
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        value = fn()
+    return tape.gradient(value, variables)

@@ -108,7 +108,7 @@ class TrainConfig:
     ema_decay: float | None = None
     recipe: str | None = None
     allow_batchnorm: bool = False
-    jit_compile: bool = False
+    jit_compile: bool | None = None  # None: the backend's default (TensorFlow: off; JAX: on)
     steps_per_execution: int = 1
     mixed_precision: str = "off"
     strategy: str = "default"

@@ -97,8 +97,49 @@ def worker_role(strategy_name: str = "multiworker", environ: dict | None = None)
     return WorkerRole(position, count, position == 0, f"{kind} {index} (task {position + 1} of {count})")
 
 
+def use_jax_devices(name: str, batch_size: int, n_critic: int) -> int:
+    """On Keras' JAX backend, spreads training over the devices a run asks for; returns their number.
+
+    ``default`` keeps one device. ``mirrored`` sets a
+    ``keras.distribution.DataParallel`` over all local JAX devices (GPUs, else
+    the CPU; ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` makes N CPU
+    devices): the variables are replicated, each batch is split along its
+    first axis, and the jitted step is one program over the global batch, so
+    the batch means (losses, RaGAN's averages) are global ones. Must run
+    before the model is built. ``multiworker`` is TensorFlow's
+    (``tf.distribute`` with ``TF_CONFIG``) and is refused here.
+
+    Args:
+        name: the ``--strategy`` value.
+        batch_size: the global batch of one critic update.
+        n_critic: critic updates per step (a step's batch is ``n_critic * batch_size``).
+
+    Returns:
+        The number of devices a step runs on.
+
+    Raises:
+        ConfigError: ``multiworker``, an unknown name, or a batch the devices cannot share evenly.
+    """
+    if name == "default":
+        return 1
+    if name == "multiworker":
+        raise ConfigError(
+            "--strategy multiworker runs on TensorFlow (tf.distribute with TF_CONFIG); on JAX use --strategy "
+            "mirrored for the devices of one host, or run with KERAS_BACKEND=tensorflow"
+        )
+    if name != "mirrored":
+        raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    import jax
+    import keras
+
+    devices = jax.devices()
+    check_global_batch(batch_size, len(devices))
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return len(devices)
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """The strategy a run asks for.
+    """The ``tf.distribute`` strategy a run asks for (TensorFlow backend).
 
     Args:
         name: ``default`` (one device), ``mirrored`` (all local GPUs, else all

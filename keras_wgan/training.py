@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from keras_wgan import callbacks as cbs
 from keras_wgan import data as data_lib
-from keras_wgan import datasets, distribute, faults
+from keras_wgan import backend_ops, datasets, distribute, faults
 from keras_wgan.builders import build_model
 from keras_wgan.config import TrainConfig
 from keras_wgan.errors import TrainingDiverged, WorkerLost
@@ -136,11 +136,18 @@ def train(config: TrainConfig) -> Path:
         config.out = RunDir.default_path(config)
     given = dataclasses.replace(given, out=config.out)
     run = RunDir(config.out)
-    role = distribute.worker_role(config.strategy)
+    tf_strategy = config.strategy
+    if backend_ops.is_jax():
+        # JAX: one process; "mirrored" is keras.distribution.DataParallel over the local devices.
+        devices = distribute.use_jax_devices(config.strategy, config.batch_size, config.n_critic)
+        tf_strategy = "default"
+        if devices > 1:
+            print(f"[keras_wgan] JAX: data parallel over {devices} devices", flush=True)
+    role = distribute.worker_role(tf_strategy)
     # The strategy first: with several workers its constructor waits until the whole
     # cluster is up, so that a chief that stops below (a conflicting resume, a run
     # folder in use) is noticed by the others' health checks instead of never arriving.
-    strategy = distribute.make_strategy(config.strategy)
+    strategy = distribute.make_strategy(tf_strategy)
     try:
         if not role.is_chief:
             # The run folder is the chief's; this worker only computes.

@@ -5,6 +5,8 @@ import pytest
 
 from keras_wgan import losses
 
+pytestmark = pytest.mark.backends  # pure keras.ops: also run under KERAS_BACKEND=jax
+
 REAL = np.array([[2.0], [-1.0], [0.5], [3.0]], dtype="float32")
 FAKE = np.array([[-2.0], [0.0], [1.5], [-0.5]], dtype="float32")
 

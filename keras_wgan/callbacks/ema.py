@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan import backend_ops
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.networks import sublayers
 from keras_wgan.schedule import generator_step
@@ -139,26 +140,28 @@ class GeneratorEMA(keras.callbacks.Callback):
         every = list(zip(self.ema_generator.weights, generator.weights, strict=True))
 
         def finite(pairs):
-            return tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(w, tf.float32))) for _, w in pairs])
+            return keras.ops.all(
+                keras.ops.stack([keras.ops.all(keras.ops.isfinite(keras.ops.cast(w, "float32"))) for _, w in pairs])
+            )
 
         # Both updates leave the average untouched when the generator holds a
         # non-finite value (a diverged step), and say so.
-        @tf.function
         def average(decay):
             ok = finite(trainable)
             if ok:
                 for ema_w, w in trainable:
-                    ema_w.assign(decay * ema_w + (1.0 - decay) * tf.cast(w, ema_w.dtype))
+                    ema_w.assign(decay * ema_w + (1.0 - decay) * keras.ops.cast(w, ema_w.dtype))
             return ok
 
-        @tf.function
         def copy():
             ok = finite(every)
             if ok:
                 for ema_w, w in every:
-                    ema_w.assign(tf.cast(w, ema_w.dtype))
+                    ema_w.assign(keras.ops.cast(w, ema_w.dtype))
             return ok
 
+        if not backend_ops.is_jax():  # one graph each on TensorFlow; eager ops on JAX
+            average, copy = tf.function(average), tf.function(copy)
         self._average, self._copy = average, copy
 
     def current_decay(self, step: int) -> float:
@@ -198,7 +201,7 @@ class GeneratorEMA(keras.callbacks.Callback):
             ok = bool(self._copy())
             self._stale_statistics = self._stale_statistics and not ok
         else:
-            ok = bool(self._average(tf.constant(decay, tf.float32)))
+            ok = bool(self._average(keras.ops.convert_to_tensor(decay, "float32")))
             self._stale_statistics = self._stale_statistics or ok
         if not ok:
             self.skipped_steps.append(step)

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan import backend_ops
 from keras_wgan.io_utils import atomic_write_bytes
 from keras_wgan.networks import sublayers
 from keras_wgan.pictures import colors, new_figure, save_figure
@@ -23,7 +24,7 @@ def _critic_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 
 def make_gradient_norm_fn(model: keras.Model):
-    """A compiled function ``(real, z) -> tensor of per-layer norms`` for ``model``'s critic.
+    """A function ``(real, z) -> tensor of per-layer norms`` for ``model``'s critic (a tf.function on TensorFlow).
 
     Computes, in one graph, the gradient of the model's ``critic_objective`` (loss
     plus weighted penalty, training mode) on ``real`` and ``generator(z)`` and the
@@ -35,19 +36,21 @@ def make_gradient_norm_fn(model: keras.Model):
     sizes = [len(layer.trainable_weights) for layer in layers]
     variables = [v for layer in layers for v in layer.trainable_weights]
 
-    @tf.function(reduce_retracing=True)
     def norms(real, z):
         fake = model.generator(z, training=False)
-        with tf.GradientTape() as tape:
-            loss = model.critic_objective(tf.cast(real, tf.float32), fake, training=True)["d_loss"]
-        grads = tape.gradient(loss, variables)
+        real = keras.ops.cast(real, "float32")
+        grads = backend_ops.gradients(lambda: model.critic_objective(real, fake, training=True)["d_loss"], variables)
         out, i = [], 0
         for n in sizes:
-            squares = [tf.reduce_sum(tf.square(tf.cast(g, tf.float32))) for g in grads[i : i + n] if g is not None]
-            out.append(tf.sqrt(tf.add_n(squares)) if squares else tf.constant(0.0))
+            squares = [
+                keras.ops.sum(keras.ops.square(keras.ops.cast(g, "float32"))) for g in grads[i : i + n] if g is not None
+            ]
+            out.append(keras.ops.sqrt(sum(squares)) if squares else keras.ops.convert_to_tensor(0.0))
             i += n
-        return tf.stack(out)
+        return keras.ops.stack(out)
 
+    if not backend_ops.is_jax():
+        norms = tf.function(norms, reduce_retracing=True)  # one graph; on JAX jax.grad runs eagerly
     return norms
 
 
@@ -70,7 +73,7 @@ def critic_layer_gradient_norms(model: keras.Model, real: tf.Tensor, z: tf.Tenso
     """
     fn = fn or make_gradient_norm_fn(model)
     with model.preserved_state():
-        values = fn(tf.convert_to_tensor(real), tf.convert_to_tensor(z)).numpy()
+        values = keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(real), keras.ops.convert_to_tensor(z)))
     return {layer.name: float(v) for layer, v in zip(_critic_layers(model), values, strict=True)}
 
 
@@ -103,7 +106,7 @@ class GradientNorms(keras.callbacks.Callback):
         seed: int = 0,
     ):
         super().__init__()
-        self.real = tf.convert_to_tensor(np.asarray(real_batch, dtype=np.float32))
+        self.real = np.asarray(real_batch, dtype=np.float32)
         self.csv_path = Path(csv_path)
         self.plot_path = None if plot_path is None else Path(plot_path)
         self.every_n_steps = check_every("every_n_steps", every_n_steps, allow_none=False)
@@ -116,7 +119,7 @@ class GradientNorms(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         n = int(self.real.shape[0])
-        self._z = tf.constant(np.random.default_rng(self.seed).standard_normal((n, self.model.latent_dim)), tf.float32)
+        self._z = np.random.default_rng(self.seed).standard_normal((n, self.model.latent_dim)).astype(np.float32)
         if self._fn is None or self._fn_model is not self.model:  # traced once, not per fit call
             self._fn, self._fn_model = make_gradient_norm_fn(self.model), self.model
         self.records = self._read()
