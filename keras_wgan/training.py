@@ -25,9 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan import backend_ops, datasets, distribute, faults
 from keras_wgan import callbacks as cbs
 from keras_wgan import data as data_lib
-from keras_wgan import backend_ops, datasets, distribute, faults
 from keras_wgan.builders import build_model
 from keras_wgan.config import TrainConfig
 from keras_wgan.errors import TrainingDiverged, WorkerLost
