@@ -226,31 +226,22 @@ def test_a_model_saved_under_one_backend_loads_under_the_other(tmp_path):
 
 
 # ------------------------------------------------------------ the command line
-def test_cli_trains_a_toy_with_every_callback(tmp_path):
-    out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train.py"),
-            "--variant=wgan_gp",
-            "--dataset=25gaussians",
-            "--steps=12",
-            "--steps-per-epoch=6",
-            "--width=16",
-            "--batch-size=32",
-            "--ema-decay=0.9",
-            "--grad-norm-every-steps=3",
-            "--plot-every-steps=6",
-            "--tensorboard-histograms",
-            "--quiet",
-            f"--out={out}",
-        ],
+def train_cli(out: Path, backend: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--variant=wgan_gp", "--dataset=25gaussians", "--width=16"]
+        + ["--batch-size=32", "--quiet", f"--out={out}", *args],
         cwd=ROOT,
-        env={**os.environ, "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"},
+        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"},
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def test_cli_trains_a_toy_with_every_callback(tmp_path):
+    out = tmp_path / "run"
+    every = ["--ema-decay=0.9", "--grad-norm-every-steps=3", "--plot-every-steps=6", "--tensorboard-histograms"]
+    proc = train_cli(out, BACKEND, "--steps=12", "--steps-per-epoch=6", *every)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "finished 12 generator steps" in proc.stdout
     assert "verdict (averaged generator" in proc.stdout
@@ -264,6 +255,32 @@ def test_cli_trains_a_toy_with_every_callback(tmp_path):
     assert events and sum(p.stat().st_size for p in events) > 1000
     ema = keras.saving.load_model(out / "ema_generator.keras")
     assert np.isfinite(np.asarray(ema(np.zeros((3, 2), "float32")))).all()
+
+
+@both_backends
+def test_a_run_started_on_tensorflow_resumes_on_jax(tmp_path):
+    out = tmp_path / "run"
+    first = train_cli(out, "tensorflow", "--steps=6", "--steps-per-epoch=3", "--ema-decay=0.9")
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = keras.saving.load_model(out / "gan.keras")
+    second = train_cli(out, "jax", "--steps=9", "--steps-per-epoch=3", "--ema-decay=0.9")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming at generator step 6 of 9" in second.stdout
+    assert "finished 9 generator steps" in second.stdout
+    after = keras.saving.load_model(out / "gan.keras")
+    assert int(after.generator_iterations.numpy()) == 9 and int(after.d_optimizer.iterations.numpy()) == 45
+    moved = [np.abs(np.asarray(a) - np.asarray(b)).max() for a, b in zip(after.weights, before.weights, strict=True)]
+    assert max(moved) > 0  # the JAX steps trained the weights TensorFlow left
+
+
+def test_jax_refuses_what_is_tensorflow_only_in_one_line(tmp_path):
+    if BACKEND != "jax":
+        pytest.skip("checks the JAX backend's refusals")
+    for args in (["--strategy=multiworker"], ["--mixed-precision=mixed_float16"]):
+        proc = train_cli(tmp_path / "run", BACKEND, "--steps=2", *args)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("train.py: error:")]
+        assert len(lines) == 1 and "TensorFlow" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
 
 
 # ------------------------------------------------------------ several devices on JAX
