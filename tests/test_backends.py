@@ -148,24 +148,35 @@ def one_step_weights(variant: str) -> dict[str, list]:
     return out
 
 
-@both_backends
-def test_one_step_of_each_variant_matches_the_other_backend():
-    mine = {v: one_step_weights(v) for v in VARIANTS}
-    theirs = json.loads(
-        run_python(
-            f"""
-            import json
-            from test_backends import one_step_weights
-            print(json.dumps({{v: one_step_weights(v) for v in {VARIANTS!r}}}))
-            """,
-            OTHER,
-        ).splitlines()[-1]
+@pytest.fixture(scope="module")
+def other_backend(tmp_path_factory):
+    """One subprocess under the other backend for the comparisons: its one-step weights of
+    every variant, its outputs of the model this backend saved, and a model it saved."""
+    folder = tmp_path_factory.mktemp("across")
+    here, there = str(folder / f"{BACKEND}.keras"), str(folder / f"{OTHER}.keras")
+    mine_saved = save_trained(here)
+    result = run_python(
+        f"""
+        import json
+        from test_backends import load_outputs, one_step_weights, save_trained
+        steps = {{v: one_step_weights(v) for v in {VARIANTS!r}}}
+        print(json.dumps([steps, load_outputs({here!r}), save_trained({there!r})]))
+        """,
+        OTHER,
     )
+    steps, loaded_there, theirs_saved = json.loads(result.splitlines()[-1])
+    return {"steps": steps, "mine": mine_saved, "loaded_there": loaded_there, "theirs": theirs_saved, "there": there}
+
+
+@both_backends
+def test_one_step_of_each_variant_matches_the_other_backend(other_backend):
+    theirs = other_backend["steps"]
     for variant in VARIANTS:
-        assert mine[variant].keys() == theirs[variant].keys()
-        for key in mine[variant]:
+        mine = one_step_weights(variant)
+        assert mine.keys() == theirs[variant].keys()
+        for key in mine:
             np.testing.assert_allclose(
-                np.asarray(mine[variant][key], dtype="float64"),
+                np.asarray(mine[key], dtype="float64"),
                 np.asarray(theirs[variant][key], dtype="float64"),
                 rtol=1e-4,
                 atol=1e-5,
@@ -204,19 +215,9 @@ def load_outputs(path: str) -> list:
 
 
 @both_backends
-def test_a_model_saved_under_one_backend_loads_under_the_other(tmp_path):
-    here, there = str(tmp_path / f"{BACKEND}.keras"), str(tmp_path / f"{OTHER}.keras")
-    mine = save_trained(here)
-    result = run_python(
-        f"""
-        import json
-        from test_backends import load_outputs, save_trained
-        print(json.dumps([load_outputs({here!r}), save_trained({there!r})]))
-        """,
-        OTHER,
-    )
-    loaded_there, theirs = json.loads(result.splitlines()[-1])
-    loaded_here = load_outputs(there)
+def test_a_model_saved_under_one_backend_loads_under_the_other(other_backend):
+    mine, loaded_there = other_backend["mine"], other_backend["loaded_there"]
+    theirs, loaded_here = other_backend["theirs"], load_outputs(other_backend["there"])
     for a, b in ((mine, loaded_there), (theirs, loaded_here)):
         np.testing.assert_allclose(a[0], b[0], rtol=1e-5, atol=1e-6)  # generator outputs
         np.testing.assert_allclose(a[1], b[1], rtol=1e-5, atol=1e-6)  # critic scores
@@ -238,7 +239,7 @@ def train_cli(out: Path, backend: str, *args: str) -> subprocess.CompletedProces
     )
 
 
-def test_cli_trains_a_toy_with_every_callback(tmp_path):
+def test_cli_trains_a_toy_with_every_callback_and_resumes_across_backends(tmp_path):
     out = tmp_path / "run"
     every = ["--ema-decay=0.9", "--grad-norm-every-steps=3", "--plot-every-steps=6", "--tensorboard-histograms"]
     proc = train_cli(out, BACKEND, "--steps=12", "--steps-per-epoch=6", *every)
@@ -255,22 +256,20 @@ def test_cli_trains_a_toy_with_every_callback(tmp_path):
     assert events and sum(p.stat().st_size for p in events) > 1000
     ema = keras.saving.load_model(out / "ema_generator.keras")
     assert np.isfinite(np.asarray(ema(np.zeros((3, 2), "float32")))).all()
-
-
-@both_backends
-def test_a_run_started_on_tensorflow_resumes_on_jax(tmp_path):
-    out = tmp_path / "run"
-    first = train_cli(out, "tensorflow", "--steps=6", "--steps-per-epoch=3", "--ema-decay=0.9")
-    assert first.returncode == 0, first.stderr[-3000:]
-    before = keras.saving.load_model(out / "gan.keras")
-    second = train_cli(out, "jax", "--steps=9", "--steps-per-epoch=3", "--ema-decay=0.9")
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "resuming at generator step 6 of 9" in second.stdout
-    assert "finished 9 generator steps" in second.stdout
-    after = keras.saving.load_model(out / "gan.keras")
-    assert int(after.generator_iterations.numpy()) == 9 and int(after.d_optimizer.iterations.numpy()) == 45
-    moved = [np.abs(np.asarray(a) - np.asarray(b)).max() for a, b in zip(after.weights, before.weights, strict=True)]
-    assert max(moved) > 0  # the JAX steps trained the weights TensorFlow left
+    if BACKEND == "tensorflow" and _has_jax():
+        # The same run folder goes on under JAX: it resumes from TensorFlow's checkpoint.
+        before = keras.saving.load_model(out / "gan.keras")
+        proc = train_cli(out, "jax", "--steps=15", "--steps-per-epoch=6", *every)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "resuming at generator step 12 of 15" in proc.stdout and "finished 15 generator steps" in proc.stdout
+        after = keras.saving.load_model(out / "gan.keras")
+        assert int(after.generator_iterations.numpy()) == 15 and int(after.d_optimizer.iterations.numpy()) == 75
+        moved = [
+            np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(after.weights, before.weights, strict=True)
+        ]
+        assert max(moved) > 0  # the JAX steps trained the weights TensorFlow left
+        steps = [int(row.split(",")[0]) for row in (out / "plots" / "grad_norms.csv").read_text().splitlines()[1:]]
+        assert steps == [0, 3, 6, 9, 12, 15]  # the callbacks carried on too
 
 
 def test_jax_refuses_what_is_tensorflow_only_in_one_line(tmp_path):
