@@ -13,6 +13,12 @@ from typing import Any
 
 import keras
 
+from keras_wgan.errors import ConfigError
+
+#: The type of the tensors the backend-neutral code handles: a ``tf.Tensor``, a
+#: ``jax.Array``, or anything ``keras.ops`` accepts (NumPy arrays, Python numbers).
+Tensor = Any
+
 #: The backends keras_wgan trains on. TensorFlow is the reference.
 SUPPORTED_BACKENDS = ("tensorflow", "jax")
 
@@ -33,6 +39,22 @@ def check_backend() -> None:
         raise RuntimeError(
             f"keras_wgan trains on the {' and '.join(SUPPORTED_BACKENDS)} backends of Keras; this process runs "
             f"Keras on {backend()!r}. Set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax before Python starts."
+        )
+
+
+def check_mixed_precision(policy: str) -> None:
+    """Raises ``ConfigError`` (a ``ValueError``) for a dtype policy this backend's step cannot run.
+
+    ``mixed_float16`` needs dynamic loss scaling, which keras_wgan's step does on
+    TensorFlow only (``mixed_bfloat16`` needs none and runs on both).
+
+    Args:
+        policy: a Keras dtype policy name (``float32``, ``mixed_float16``, ...).
+    """
+    if is_jax() and policy == "mixed_float16":
+        raise ConfigError(
+            "mixed precision mixed_float16 needs loss scaling, which keras_wgan does on TensorFlow only; on JAX use "
+            "mixed_bfloat16 (no loss scaling needed) or float32, or run with KERAS_BACKEND=tensorflow"
         )
 
 

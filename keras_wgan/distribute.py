@@ -97,7 +97,7 @@ def worker_role(strategy_name: str = "multiworker", environ: dict | None = None)
     return WorkerRole(position, count, position == 0, f"{kind} {index} (task {position + 1} of {count})")
 
 
-def use_jax_devices(name: str, batch_size: int, n_critic: int) -> int:
+def use_jax_devices(name: str, batch_size: int) -> int:
     """On Keras' JAX backend, spreads training over the devices a run asks for; returns their number.
 
     ``default`` keeps one device. ``mirrored`` sets a
@@ -111,8 +111,8 @@ def use_jax_devices(name: str, batch_size: int, n_critic: int) -> int:
 
     Args:
         name: the ``--strategy`` value.
-        batch_size: the global batch of one critic update.
-        n_critic: critic updates per step (a step's batch is ``n_critic * batch_size``).
+        batch_size: the global batch of one critic update (a step's batch, ``n_critic`` of
+            them, then divides evenly too).
 
     Returns:
         The number of devices a step runs on.

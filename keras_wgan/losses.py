@@ -22,11 +22,9 @@ functions serve the TensorFlow and the JAX backend.
 
 from __future__ import annotations
 
-from typing import Any
-
 from keras import ops
 
-Tensor = Any  # a backend tensor (Tensor, jax.Array) or anything ops accept
+from keras_wgan.backend_ops import Tensor
 
 
 def _flat32(x: Tensor) -> Tensor:

@@ -7,9 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from keras_wgan.backend_ops import input_gradient
-
-Tensor = Any  # a backend tensor (Tensor, jax.Array) or anything ops accept
+from keras_wgan.backend_ops import Tensor, input_gradient
 
 #: Added to the squared gradient norm before the square root, so the norm and
 #: its gradient stay finite when the critic's input gradient is exactly zero.

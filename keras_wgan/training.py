@@ -30,7 +30,7 @@ from keras_wgan import callbacks as cbs
 from keras_wgan import data as data_lib
 from keras_wgan.builders import build_model
 from keras_wgan.config import TrainConfig
-from keras_wgan.errors import ConfigError, TrainingDiverged, WorkerLost
+from keras_wgan.errors import TrainingDiverged, WorkerLost
 from keras_wgan.models import GAN
 from keras_wgan.run_dir import RunDir
 
@@ -138,13 +138,9 @@ def train(config: TrainConfig) -> Path:
     run = RunDir(config.out)
     tf_strategy = config.strategy
     if backend_ops.is_jax():
-        if config.mixed_precision == "mixed_float16":
-            raise ConfigError(
-                "--mixed-precision mixed_float16 needs loss scaling, which keras_wgan does on TensorFlow only; on "
-                "JAX use mixed_bfloat16 (no loss scaling needed) or run with KERAS_BACKEND=tensorflow"
-            )
+        backend_ops.check_mixed_precision(config.mixed_precision)  # before the run folder is touched
         # JAX: one process; "mirrored" is keras.distribution.DataParallel over the local devices.
-        devices = distribute.use_jax_devices(config.strategy, config.batch_size, config.n_critic)
+        devices = distribute.use_jax_devices(config.strategy, config.batch_size)
         tf_strategy = "default"
         if devices > 1:
             print(f"[keras_wgan] JAX: data parallel over {devices} devices", flush=True)

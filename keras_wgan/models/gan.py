@@ -246,11 +246,7 @@ class GAN(keras.Model):
             g_optimizer = g_optimizer if g_optimizer is not None else self.paper_defaults.make_optimizer()
             d_optimizer = d_optimizer if d_optimizer is not None else self.paper_defaults.make_optimizer()
         backend_ops.check_backend()
-        if backend_ops.is_jax() and keras.config.dtype_policy().name == "mixed_float16":
-            raise ValueError(
-                "mixed_float16 needs loss scaling, which keras_wgan does on TensorFlow only; on JAX use the "
-                "mixed_bfloat16 policy (no loss scaling needed) or float32."
-            )
+        backend_ops.check_mixed_precision(keras.config.dtype_policy().name)
         g_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(g_optimizer))
         d_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(d_optimizer))
         if g_optimizer is d_optimizer:

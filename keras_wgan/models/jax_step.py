@@ -92,12 +92,6 @@ class OptimizerPair:
         return list(values[:n]), list(values[n:])
 
 
-def _positions(variables: Sequence[keras.Variable], wanted: Sequence[keras.Variable]) -> list[int]:
-    """Where each of ``wanted`` sits in ``variables`` (by identity)."""
-    index = {id(v): i for i, v in enumerate(variables)}
-    return [index[id(v)] for v in wanted]
-
-
 def _bind(pairs: Sequence[tuple[keras.Variable, Any]], fn: Callable[[], Any]) -> tuple[Any, list[Any]]:
     """Runs ``fn`` with each variable of ``pairs`` reading its array; returns ``fn``'s
     result and the variables' arrays after it (changed where ``fn`` assigned)."""
@@ -116,49 +110,37 @@ class _State:
         self.non_trainable = list(non_trainable)
         self.g_opt, self.d_opt = model.optimizer.split(optimizer)
         self.metrics = list(metrics)
-        t, n = model.trainable_variables, model.non_trainable_variables
-        self._t = {id(v): i for i, v in enumerate(t)}
-        self._n = {id(v): i for i, v in enumerate(n)}
+        # Where each variable's array lives: (the list, its index), in the trainer's layout.
+        self._slot = {id(v): (self.trainable, i) for i, v in enumerate(model.trainable_variables)}
+        self._slot.update({id(v): (self.non_trainable, i) for i, v in enumerate(model.non_trainable_variables)})
+        # Each metric's variables are a slice of the metrics' arrays, in `model.metrics` order.
+        self._metric_slice, start = {}, 0
+        for m in model.metrics:
+            self._metric_slice[id(m)] = slice(start, start + len(m.variables))
+            start += len(m.variables)
 
     def get(self, variables: Sequence[keras.Variable]) -> list[Any]:
-        out = []
-        for v in variables:
-            if id(v) in self._t:
-                out.append(self.trainable[self._t[id(v)]])
-            else:
-                out.append(self.non_trainable[self._n[id(v)]])
-        return out
+        return [values[i] for values, i in (self._slot[id(v)] for v in variables)]
 
     def set(self, variables: Sequence[keras.Variable], values: Sequence[Any]) -> None:
         for v, value in zip(variables, values, strict=True):
-            if id(v) in self._t:
-                self.trainable[self._t[id(v)]] = value
-            else:
-                self.non_trainable[self._n[id(v)]] = value
+            arrays, i = self._slot[id(v)]
+            arrays[i] = value
 
     def draw(self, fn: Callable[[], Any]) -> Any:
-        """Runs a draw from the model's active seed generator, advancing its state."""
+        """Runs a draw from the model's training seed generator (``fn`` calls
+        ``sample_latent`` or ``sample_uniform``), advancing its state."""
         seed = self.model.seed_generator.state
         out, (new,) = _bind([(seed, self.get([seed])[0])], fn)
         self.set([seed], [new])
         return out
 
     def update_metric(self, metric: keras.metrics.Metric, value: Any) -> None:
-        start = 0
-        for m in self.model.metrics:
-            if m is metric:
-                break
-            start += len(m.variables)
-        end = start + len(metric.variables)
-        self.metrics[start:end] = metric.stateless_update_state(self.metrics[start:end], value)
+        part = self._metric_slice[id(metric)]
+        self.metrics[part] = metric.stateless_update_state(self.metrics[part], value)
 
     def logs(self) -> dict[str, Any]:
-        logs, start = {}, 0
-        for m in self.model.metrics:
-            end = start + len(m.variables)
-            logs[m.name] = m.stateless_result(self.metrics[start:end])
-            start = end
-        return logs
+        return {m.name: m.stateless_result(self.metrics[self._metric_slice[id(m)]]) for m in self.model.metrics}
 
     def as_tuple(self) -> tuple:
         return self.trainable, self.non_trainable, [*self.g_opt, *self.d_opt], self.metrics
