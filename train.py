@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--recipe",
         help="a named set of defaults for what you leave open; fast: the 2D toys on a CPU in minutes "
-        "(MLPs 128 wide, Adam 1e-3, an averaged generator)",
+        "(MLPs 64 wide, Adam 1e-3, an averaged generator)",
     )
     g.add_argument("--seed", type=int, default=0, help="seed of everything (default 0)")
     g = p.add_argument_group("outputs")
