@@ -149,6 +149,17 @@ def test_toy_run_folder_end_to_end(tmp_path):
     )
     assert verdict[0].endswith(expected)
 
+    # benchmarks/quickstart.py reads the goal's numbers off this line, and the README's first command.
+    spec = importlib.util.spec_from_file_location("quickstart_benchmark", ROOT / "benchmarks" / "quickstart.py")
+    quickstart = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quickstart)
+    parsed = quickstart.VERDICT.search(verdict[0]).groupdict()
+    assert (int(parsed["modes"]), int(parsed["of"])) == (res["modes"], 8)
+    assert float(parsed["hq"]) == pytest.approx(100 * res["high_quality"], abs=0.05)
+    assert float(parsed["ratio"]) == pytest.approx(ratio, abs=0.005)
+    command = quickstart.readme_first_command()
+    assert command.startswith("python -m pip install -e . && python train.py ") and "--recipe fast" in command
+
 
 def _weights_checksum(path):
     gan = keras.saving.load_model(path)
