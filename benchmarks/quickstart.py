@@ -18,6 +18,8 @@ What it does, in order:
 4. Reads the verdict line ``train.py`` prints at the end of a toy run and checks the
    issue's goal: all 25 modes, >= 90% high-quality samples, W1 <= 1.5x the
    truth-vs-truth floor, in at most 10 minutes from the first command to the verdict.
+   Then (not timed) runs ``python evaluate.py RUN --ema`` on the run folder and
+   records its numbers beside the verdict's.
 
 Writes ``benchmarks/results/quickstart_<date>.json``.
 
@@ -184,6 +186,16 @@ def main() -> None:
             raise SystemExit("error: the command printed no verdict line")
         verdict = {k: float(v) for k, v in match.groupdict().items()}
         record["verdict"] = verdict
+        # Not timed: evaluate.py on the same run folder must give the verdict's numbers.
+        run_folder = shlex.split(command)[shlex.split(command).index("--out") + 1]
+        venv_python = str(work / "venv" / "bin" / "python")
+        run([venv_python, "evaluate.py", run_folder, "--ema", "--quiet"], quota, cwd=clone, env=env)
+        results = json.loads((clone / run_folder / "eval" / "metrics.json").read_text())["results"]
+        record["evaluate_py"] = {
+            "modes": results["modes"],
+            "hq": round(100 * results["high_quality"], 1),
+            "ratio": round(results["w1"] / results["w1_true_vs_true"], 2),
+        }
         record["goal_met"] = (
             total <= GOAL_SECONDS
             and verdict["modes"] >= GOAL_MODES
