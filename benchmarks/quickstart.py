@@ -9,8 +9,12 @@ What it does, in order:
    gives about ``G``, and re-measures under it. This is how the quickstart is checked
    for a machine slower than the one at hand: the slowest machine this project has run
    on reached 49.5 GFLOP/s (2026-11-23), about 2.8 times slower than a 140 GFLOP/s one.
-   A quota slows everything alike (the install's unpacking as well as the training), so
-   it stands in for a slower CPU, not for a slower network.
+   A quota slows multi-threaded number crunching by the quota's share of the cores,
+   but a single-threaded stretch (Python, small ops) only by the quota's share of one
+   core: calibrated on the matmul probe, it models a machine with fewer or busier cores
+   of the same speed. ``--quota-cpus 0.35`` instead gives the whole job about a third
+   of one core: every kind of work about 2.8 times slower, the pessimistic model of the
+   slowest machine. It stands in for a slower CPU, not for a slower network.
 3. ``git clone``s the repository's committed HEAD into a temporary folder, makes a fresh
    venv there, and runs the first ```` ```bash ```` block of the README exactly as written
    (split at ``&&``, each part timed), with ``PIP_NO_CACHE_DIR=1`` so nothing comes from
@@ -26,6 +30,7 @@ Writes ``benchmarks/results/quickstart_<date>.json``.
 Usage:
     python benchmarks/quickstart.py                       # this machine as it is
     sudo python benchmarks/quickstart.py --target-gflops 49.5   # as the slowest machine seen
+    sudo python benchmarks/quickstart.py --quota-cpus 0.35      # everything 2.8x slower
 """
 
 from __future__ import annotations
@@ -142,8 +147,13 @@ def readme_first_command() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target-gflops", type=float, help="throttle to about this matmul speed (root, Linux)")
+    parser.add_argument(
+        "--quota-cpus", type=float, help="throttle to this many CPUs' time instead (0.35: all work slower)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone and venv")
     args = parser.parse_args()
+    if args.target_gflops is not None and args.quota_cpus is not None:
+        parser.error("give --target-gflops or --quota-cpus, not both")
 
     record: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count()}
     record["gflops_unthrottled"] = probe(None)
@@ -160,6 +170,11 @@ def main() -> None:
                 break
             cpus *= args.target_gflops / measured
         record.update(quota_cpus=cpus, gflops_throttled=measured)
+    elif args.quota_cpus is not None:
+        quota = Quota(f"keras_wgan_quickstart_{os.getpid()}")
+        quota.set(args.quota_cpus)
+        record.update(quota_cpus=args.quota_cpus, gflops_throttled=probe(quota))
+        print(f"quota {args.quota_cpus:.2f} CPUs: {record['gflops_throttled']:.1f} GFLOP/s", flush=True)
 
     command = readme_first_command()
     record["command"] = command
