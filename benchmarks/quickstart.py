@@ -29,8 +29,8 @@ Writes ``benchmarks/results/quickstart_<date>.json``.
 
 Usage:
     python benchmarks/quickstart.py                       # this machine as it is
-    sudo python benchmarks/quickstart.py --target-gflops 49.5   # as the slowest machine seen
-    sudo python benchmarks/quickstart.py --quota-cpus 0.35      # everything 2.8x slower
+    python benchmarks/quickstart.py --target-gflops 49.5   # as the slowest machine seen (as root)
+    python benchmarks/quickstart.py --quota-cpus 0.35      # everything 2.8x slower (as root)
 """
 
 from __future__ import annotations
