@@ -40,6 +40,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -158,9 +159,9 @@ def main() -> None:
     record: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count()}
     record["gflops_unthrottled"] = probe(None)
     print(f"matmul probe: {record['gflops_unthrottled']:.1f} GFLOP/s", flush=True)
-    quota = None
+    throttled = args.target_gflops is not None or args.quota_cpus is not None
+    quota = Quota(f"keras_wgan_quickstart_{os.getpid()}") if throttled else None
     if args.target_gflops is not None:
-        quota = Quota(f"keras_wgan_quickstart_{os.getpid()}")
         cpus = os.cpu_count() * args.target_gflops / record["gflops_unthrottled"]
         for _ in range(3):  # the probe under a quota is close to linear in it; correct twice at most
             quota.set(cpus)
@@ -171,7 +172,6 @@ def main() -> None:
             cpus *= args.target_gflops / measured
         record.update(quota_cpus=cpus, gflops_throttled=measured)
     elif args.quota_cpus is not None:
-        quota = Quota(f"keras_wgan_quickstart_{os.getpid()}")
         quota.set(args.quota_cpus)
         record.update(quota_cpus=args.quota_cpus, gflops_throttled=probe(quota))
         print(f"quota {args.quota_cpus:.2f} CPUs: {record['gflops_throttled']:.1f} GFLOP/s", flush=True)
@@ -202,7 +202,8 @@ def main() -> None:
         verdict = {k: float(v) for k, v in match.groupdict().items()}
         record["verdict"] = verdict
         # Not timed: evaluate.py on the same run folder must give the verdict's numbers.
-        run_folder = shlex.split(command)[shlex.split(command).index("--out") + 1]
+        words = shlex.split(command)
+        run_folder = words[words.index("--out") + 1]
         venv_python = str(work / "venv" / "bin" / "python")
         run([venv_python, "evaluate.py", run_folder, "--ema", "--quiet"], quota, cwd=clone, env=env)
         results = json.loads((clone / run_folder / "eval" / "metrics.json").read_text())["results"]
@@ -221,7 +222,7 @@ def main() -> None:
         if quota is not None:
             quota.remove()
         if not args.keep:
-            subprocess.run(["rm", "-rf", str(work)], check=False)
+            shutil.rmtree(work, ignore_errors=True)
     print(
         f"total {total / 60:.1f} min (venv {venv_seconds:.0f} s + "
         + " + ".join(f"{p['seconds']:.0f} s" for p in parts)

@@ -2,8 +2,8 @@
 
 Three arms in one run, one after the other on the same machine:
 
-- ``fast``: the library with ``--recipe fast`` (its width and Adam rate are read from
-  ``keras_wgan.recipes``: MLPs 64 wide, Adam 1e-3 (0.5, 0.9); lambda 0.1, an averaged
+- ``fast``: the library with ``--recipe fast`` (its width and Adam rate are the ones
+  ``TrainConfig`` resolves for it: MLPs 64 wide, Adam 1e-3 (0.5, 0.9); lambda 0.1, an averaged
   generator with decay 0.999);
 - ``authors``: the library with the WGAN-GP authors' toy settings (gan_toy.py: MLPs 512
   wide, Adam 1e-4 (0.5, 0.9), lambda 0.1, 5 critic steps, batch 256), the toy defaults
@@ -37,7 +37,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_wgan import callbacks as cbs  # noqa: E402
-from keras_wgan import data, networks, recipes  # noqa: E402
+from keras_wgan import data, networks  # noqa: E402
 from keras_wgan.config import TrainConfig  # noqa: E402
 from keras_wgan.models import WGANGP  # noqa: E402
 
@@ -182,9 +182,9 @@ def main() -> None:
     parser.add_argument("--arms", default="fast,authors,plain")
     args = parser.parse_args()
     steps, every, limit = (20, 10, 1e9) if args.quick else (100_000, args.every, 60 * args.minutes)
-    fast = recipes.get("fast")
+    fast = TrainConfig(variant="wgan_gp", dataset="25gaussians", recipe="fast").resolve()
     arms = {
-        "fast": lambda: library_arm(dict(fast.values)["width"], fast.adam_learning_rate, steps, every, limit),
+        "fast": lambda: library_arm(fast.width, fast.g_lr, steps, every, limit),
         "authors": lambda: library_arm(512, 1e-4, steps, every, limit),
         "plain": lambda: plain_arm(steps, every, limit),
     }
