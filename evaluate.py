@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     import_tensorflow_quietly()
-    from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable
+    from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable, NonFiniteModel
     from keras_wgan.evaluation.run import evaluate_run
 
     try:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
             inception_graph=args.inception_graph,
         )
-    except (ConfigError, DatasetError, MetricUnavailable) as err:
+    except (ConfigError, DatasetError, MetricUnavailable, NonFiniteModel) as err:
         return fail(PROG, err)
     for key, value in sorted(report["results"].items()):
         print(f"{key:>22}: {value:.5g}" if isinstance(value, float) else f"{key:>22}: {value}")

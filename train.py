@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     from keras_wgan.config import TrainConfig
-    from keras_wgan.errors import ConfigError, DatasetError, TrainingDiverged, WorkerLost
+    from keras_wgan.errors import ConfigError, DatasetError, NonFiniteModel, TrainingDiverged, WorkerLost
     from keras_wgan.training import train
 
     values = vars(args).copy()
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         train(TrainConfig(**values))
     except (ConfigError, DatasetError) as err:
         return fail(PROG, err)
-    except TrainingDiverged as err:
+    except (TrainingDiverged, NonFiniteModel) as err:
         return fail(PROG, err, EXIT_DIVERGED, prefix="")
     except WorkerLost as err:
         return fail(PROG, err, EXIT_WORKER_LOST, prefix="")

@@ -9,9 +9,12 @@ On a small WGAN-GP toy run (8gaussians, 60 generator steps, checkpoints every
    final weights and average, one history row per epoch, one landscape frame
    per scheduled step, every TensorBoard step once.
 2. bad input: every bad-input case the README lists exits 2 with one line.
-3. NaN: a NaN injected at step 12 (``KERAS_WGAN_FAULT_NAN_AT_STEP``) exits 3,
-   keeps the last finite checkpoint and a finite average, and ``evaluate.py
-   --ema`` then works.
+3. NaN: a NaN injected after step 12 (``KERAS_WGAN_FAULT_NAN_AT_STEP``), once
+   into the weights (``KERAS_WGAN_FAULT_NAN_MODE=weights``: found by the state
+   check, or by the losses where the CPU's kernels let it reach them) and once
+   into the losses (``loss``), exits 3 with one line naming the step, keeps the
+   step-10 checkpoint and a finite average, writes no final model, and
+   ``evaluate.py --ema`` then works.
 4. the lock: a second trainer on the folder exits 2 naming the first; after
    the first is killed, the run resumes.
 
@@ -175,21 +178,32 @@ def main() -> int:
                 bad += 1
         print(f"bad input: {bad} of {len(BAD_INPUTS)} cases exit 2 with one line", flush=True)
 
-        nan_run = tmp / "nan"
-        result = train([*RUN, "--out", str(nan_run)], env={"KERAS_WGAN_FAULT_NAN_AT_STEP": "12"})
-        state = json.loads((nan_run / "backup" / "state.json").read_text())
-        evaluated = subprocess.run(
-            [sys.executable, str(ROOT / "evaluate.py"), str(nan_run), "--ema", "--num-samples", "500"],
-            env=ENV, capture_output=True, text=True,
-        )  # fmt: skip
-        nan_ok = result.returncode == 3 and state["step"] == 10 and evaluated.returncode == 0
-        print(
-            f"NaN at step 12: exit {result.returncode}, checkpoint kept at step {state['step']}, "
-            f"evaluate.py --ema exit {evaluated.returncode}",
-            flush=True,
-        )
-        if not nan_ok:
-            problems.append(f"NaN injection: {result.stderr[-300:]} {evaluated.stderr[-300:]}")
+        for mode in ("weights", "loss"):
+            nan_run = tmp / f"nan_{mode}"
+            env = {"KERAS_WGAN_FAULT_NAN_AT_STEP": "12", "KERAS_WGAN_FAULT_NAN_MODE": mode}
+            result = train([*RUN, "--out", str(nan_run)], env=env)
+            state = json.loads((nan_run / "backup" / "state.json").read_text())
+            evaluated = subprocess.run(
+                [sys.executable, str(ROOT / "evaluate.py"), str(nan_run), "--ema", "--num-samples", "500"],
+                env=ENV, capture_output=True, text=True,
+            )  # fmt: skip
+            line = result.stderr.strip()
+            nan_ok = (
+                result.returncode == 3
+                and line.count("\n") == 0
+                and "generator step 1" in line
+                and "the last good checkpoint (step 10)" in line
+                and state["step"] == 10
+                and not (nan_run / "gan.keras").exists()
+                and evaluated.returncode == 0
+            )
+            print(
+                f"NaN ({mode}) after step 12: exit {result.returncode}, checkpoint kept at step {state['step']}, "
+                f"evaluate.py --ema exit {evaluated.returncode}; {line[len('train.py: ') :][:150]}...",
+                flush=True,
+            )
+            if not nan_ok:
+                problems.append(f"NaN injection ({mode}): {result.stderr[-300:]} {evaluated.stderr[-300:]}")
 
         lock_run = tmp / "lock"
         first = subprocess.Popen(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_wgan.errors import ConfigError
 
@@ -138,3 +139,39 @@ def gradients(fn: Callable[[], Any], variables: Sequence[keras.Variable]) -> lis
     with tf.GradientTape() as tape:
         value = fn()
     return tape.gradient(value, variables)
+
+
+def finite_flags_fn(variables: Sequence[keras.Variable]) -> Callable[[], np.ndarray]:
+    """A compiled function that says, for each variable, whether all its values are finite.
+
+    One ``tf.function`` (TensorFlow) or ``jax.jit`` (JAX) reduction over all the
+    variables at their current values: one call, one small boolean array back,
+    instead of copying every variable to the host.
+
+    Args:
+        variables: floating-point variables.
+
+    Returns:
+        A function of no arguments returning a NumPy bool array, one entry per variable.
+
+    Example:
+    >>> v = keras.Variable([1.0, float("nan")])
+    >>> finite_flags_fn([v, keras.Variable([2.0])])().tolist()
+    [False, True]
+    """
+    variables = list(variables)
+
+    def flags(values: Sequence[Any]) -> Any:
+        return keras.ops.stack([keras.ops.all(keras.ops.isfinite(value)) for value in values])
+
+    if not variables:
+        return lambda: np.zeros((0,), dtype=bool)
+    if is_jax():
+        import jax
+
+        compiled = jax.jit(flags)
+        return lambda: np.asarray(compiled([v.value for v in variables]))
+    import tensorflow as tf
+
+    compiled = tf.function(lambda: flags([v.value for v in variables]))
+    return lambda: np.asarray(compiled())

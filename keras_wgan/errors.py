@@ -1,6 +1,6 @@
 """The exceptions the command lines turn into one line and an exit code.
 
-A user error (``ConfigError``, ``DatasetError``, ``MetricUnavailable``) is exit 2;
+A user error (``ConfigError``, ``DatasetError``, ``MetricUnavailable``, ``NonFiniteModel``) is exit 2;
 ``TrainingDiverged`` exit 3; ``WorkerLost`` exit 4. Each message names the cause
 and what to do.
 """
@@ -24,3 +24,7 @@ class TrainingDiverged(RuntimeError):
 
 class WorkerLost(RuntimeError):
     """Multi-worker training stopped because a worker or its connection was lost."""
+
+
+class NonFiniteModel(ValueError):
+    """A model to be evaluated or sampled holds NaN or infinite weights (its run diverged)."""

@@ -4,8 +4,12 @@
   the middle of its K-th atomic file write, after half of the temporary file
   is on disk and before the rename; what a power cut or ``kill -9`` during a
   checkpoint does.
-- ``KERAS_WGAN_FAULT_NAN_AT_STEP=N``: ``train`` fills the generator's first
-  weight with NaN after generator step N, so the next step diverges.
+- ``KERAS_WGAN_FAULT_NAN_AT_STEP=N``: ``train`` injects a NaN after generator
+  step N, in one of two ways (``KERAS_WGAN_FAULT_NAN_MODE``):
+  ``weights`` (the default) fills the generator's first kernel, a NaN that
+  stays in the weights (the losses may or may not show it, depending on the
+  CPU's kernels); ``loss`` fills the critic's output bias, so that the next
+  step's losses are NaN on every CPU (``keras_wgan.callbacks.InjectNaN``).
 
 Nothing here runs unless the variables are set.
 """
@@ -38,3 +42,8 @@ def nan_step() -> int | None:
     """The step after which ``train`` injects a NaN, or None."""
     value = os.environ.get("KERAS_WGAN_FAULT_NAN_AT_STEP")
     return int(value) if value else None
+
+
+def nan_mode() -> str:
+    """How ``train`` injects the NaN: ``weights`` (default) or ``loss``."""
+    return os.environ.get("KERAS_WGAN_FAULT_NAN_MODE") or "weights"

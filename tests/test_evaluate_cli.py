@@ -184,3 +184,21 @@ def test_fid_graph_through_the_cli_given_or_cached(runs, tmp_path):
         assert json.loads((runs["digits"] / "eval" / "metrics.json").read_text())["results"]["fid"] == res["fid"]
     finally:
         cached.unlink()
+
+
+def test_a_generator_with_nan_weights_is_refused_in_one_line(runs, tmp_path, capsys):
+    import shutil
+
+    import keras
+
+    run = tmp_path / "toy_nan"
+    shutil.copytree(runs["toy"], run)
+    gan = keras.saving.load_model(run / "gan.keras")
+    kernel = gan.generator.trainable_weights[0]
+    kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+    gan.save(run / "gan.keras")
+    cli = load_evaluate_module()
+    assert cli.main([str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds NaN or infinite values (dense_0/kernel)" in err and "diverged" in err
+    assert not (run / "eval" / "metrics.json").exists()

@@ -66,18 +66,35 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
 
 
 # ------------------------------------------------------------- NaN kept out
-def test_divergence_keeps_nan_out_of_checkpoint_and_average_and_resume_uses_them(tmp_path):
+@pytest.mark.parametrize(
+    ("mode", "named"),
+    [
+        # The NaN stays in the weights: found by the state check at step 6 (a multiple of gcd(10, 4)),
+        # before any step's losses could show it, whatever the CPU's kernels do with a NaN.
+        ("weights", "generator dense_0/kernel holds NaN or infinite values after generator step 6"),
+        # The NaN reaches the losses of step 7 on every CPU (the critic's output bias).
+        ("loss", "d_loss became nan at generator step 7"),
+    ],
+)
+def test_divergence_stops_at_once_keeps_the_last_good_checkpoint_and_resume_uses_it(tmp_path, mode, named):
     out = tmp_path / "run"
     args = [*TOY, "--steps", "20", "--steps-per-epoch", "10", "--checkpoint-every-steps", "4"]
     args += ["--ema-decay", "0.9", "--out", str(out)]
-    diverged = train_cli(args, env={"KERAS_WGAN_FAULT_NAN_AT_STEP": "6"})
+    env = {"KERAS_WGAN_FAULT_NAN_AT_STEP": "6", "KERAS_WGAN_FAULT_NAN_MODE": mode}
+    diverged = train_cli(args, env=env)
     assert diverged.returncode == 3, diverged.stderr[-2000:]
+    lines = diverged.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("train.py: training diverged: "), diverged.stderr[-2000:]
+    assert named in lines[0] and "the last good checkpoint (step 4) is kept in" in lines[0]
     state = json.loads((out / "backup" / "state.json").read_text())
-    assert state["step"] == 4  # step 8 was due, but its weights held NaN: refused
+    assert state["step"] == 4  # step 8 never came: the run stopped where the NaN was found
     assert state["ema"] == "ema_00000004.keras"
     assert sorted(p.name for p in (out / "backup").glob("ema_*.keras")) == ["ema_00000004.keras"]
     assert finite_model_file(out / "backup" / "ema_00000004.keras")
-    assert finite_model_file(out / "ema_generator.keras")  # the average never took the NaN steps in
+    # Nothing after training ran on the NaN: no final models, no verdict.
+    assert not (out / "gan.keras").exists() and not (out / "generator.keras").exists()
+    assert "verdict" not in diverged.stdout and "finished" not in diverged.stdout
+    assert "epoch 2/2" not in diverged.stdout
 
     resumed = train_cli(args)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -86,7 +103,42 @@ def test_divergence_keeps_nan_out_of_checkpoint_and_average_and_resume_uses_them
     assert finite_model_file(out / "gan.keras") and finite_model_file(out / "ema_generator.keras")
 
 
-def test_checkpoint_refuses_non_finite_weights(tmp_path, tiny_mlp_pair):
+def test_a_nan_in_the_weights_is_found_while_the_logged_losses_stay_finite(tiny_mlp_pair):
+    # What a fused MatMul + BiasAdd + Relu kernel does on AVX-512 CPUs (NaN in, 0 out), without
+    # depending on the CPU: the logs are finite, the state is not.
+    from keras_wgan import WGANGP
+
+    model = WGANGP(*tiny_mlp_pair(), seed=0)
+    model.compile()
+    guard = cbs.StopOnNonFinite(state_every_n_steps=2)
+    guard.set_model(model)
+    guard.on_train_begin()
+    model.generator_iterations.assign(1)
+    guard.on_train_batch_end(0, {"d_loss": 0.5, "g_loss": 0.1})
+    assert guard.failure is None and not model.stop_training
+    kernel = model.generator.trainable_weights[2]
+    kernel.assign(np.where(np.arange(kernel.shape[-1]) == 3, np.nan, kernel.numpy()))
+    model.generator_iterations.assign(2)
+    guard.on_train_batch_end(1, {"d_loss": 0.5, "g_loss": 0.1})
+    assert model.stop_training
+    assert guard.failure == cbs.Divergence(2, f"generator {kernel.path}", None, "the state check")
+    assert "the logged losses stayed finite" in guard.failure.describe()
+
+
+def test_the_state_check_names_optimizer_variables_too(tiny_mlp_pair):
+    from keras_wgan import WGANGP
+
+    model = WGANGP(*tiny_mlp_pair(), seed=0)
+    model.compile()
+    assert model.first_nonfinite_variable() is None and model.state_is_finite()
+    names = list(model.state_variables())
+    assert names[0].startswith("generator ") and any(n.startswith("critic's optimizer ") for n in names)
+    slot = model.d_optimizer.variables[-1]
+    slot.assign(np.full(slot.shape, np.inf, dtype="float32"))
+    assert model.first_nonfinite_variable() == f"critic's optimizer {slot.path}"
+
+
+def test_checkpoint_refuses_non_finite_weights_and_stops(tmp_path, tiny_mlp_pair):
     from keras_wgan import WGANGP
     from keras_wgan.callbacks import RunCheckpoint
 
@@ -98,12 +150,28 @@ def test_checkpoint_refuses_non_finite_weights(tmp_path, tiny_mlp_pair):
     model.generator_iterations.assign(3)
     backup.save()
     assert json.loads((tmp_path / "backup" / "state.json").read_text())["step"] == 3
+    assert backup.committed_step == 3 and backup.failure is None
     model.generator_iterations.assign(4)
     kernel = model.critic.trainable_weights[0]
     kernel.assign(np.where(np.arange(kernel.shape[-1]) == 0, np.inf, kernel.numpy()))
     backup.save({"d_loss": 0.5})  # finite logs, non-finite weights
     assert json.loads((tmp_path / "backup" / "state.json").read_text())["step"] == 3
-    assert backup.refused_steps == [4]
+    assert backup.refused_steps == [4] and model.stop_training  # never training on without checkpoints
+    assert backup.failure == cbs.Divergence(4, f"critic {kernel.path}", None, "the checkpoint")
+
+
+def test_the_average_stops_training_when_the_generator_is_not_finite(tiny_mlp_pair):
+    from keras_wgan import WGANGP
+
+    model = WGANGP(*tiny_mlp_pair(), seed=0)
+    model.compile()
+    ema = cbs.GeneratorEMA(0.9)
+    ema.set_model(model)
+    ema.on_train_begin()
+    model.generator.trainable_weights[0].assign(np.full(model.generator.trainable_weights[0].shape, np.nan))
+    model.generator_iterations.assign(1)
+    ema.on_train_batch_end(0)
+    assert ema.skipped_steps == [1] and model.stop_training and ema.is_finite()
 
 
 # ------------------------------------------------------------ kill in write

@@ -20,13 +20,22 @@ from keras_wgan.callbacks.curves import LossCurves, read_history
 from keras_wgan.callbacks.ema import GeneratorEMA, recompute_batch_norm_statistics
 from keras_wgan.callbacks.gradient_norms import GradientNorms, critic_layer_gradient_norms, make_gradient_norm_fn
 from keras_wgan.callbacks.landscape import CriticLandscape
-from keras_wgan.callbacks.run import EpochSummary, InjectNaN, RunCheckpoint, StopAtStep, StopOnNonFinite
+from keras_wgan.callbacks.run import (
+    Divergence,
+    EpochSummary,
+    InjectNaN,
+    RunCheckpoint,
+    StopAtStep,
+    StopOnNonFinite,
+    state_divergence,
+)
 from keras_wgan.callbacks.samples import SampleGrid
 from keras_wgan.callbacks.tensorboard import GANTensorBoard, drop_events_after
 from keras_wgan.schedule import generator_step
 
 __all__ = [
     "CriticLandscape",
+    "Divergence",
     "EpochSummary",
     "GANTensorBoard",
     "GeneratorEMA",
@@ -43,4 +52,5 @@ __all__ = [
     "make_gradient_norm_fn",
     "read_history",
     "recompute_batch_norm_statistics",
+    "state_divergence",
 ]

@@ -88,6 +88,10 @@ class GeneratorEMA(keras.callbacks.Callback):
             ``path``); one that does not exist starts a fresh copy.
         resume: load an existing average at the start (False: always start
             from a copy of the generator).
+        stop_on_nonfinite: stop training (``model.stop_training``) the first
+            time the generator's weights are not all finite. Turn it off only
+            where something else stops every process of a job together
+            (``keras_wgan.training`` does with several workers).
 
     A step whose generator weights are not all finite (a diverged update) is
     not averaged (``skipped_steps`` lists them), and a non-finite average is
@@ -106,6 +110,7 @@ class GeneratorEMA(keras.callbacks.Callback):
         warmup: bool = True,
         load_from: str | os.PathLike | None = None,
         resume: bool = True,
+        stop_on_nonfinite: bool = True,
     ):
         super().__init__()
         if not 0.0 <= decay < 1.0:
@@ -118,6 +123,7 @@ class GeneratorEMA(keras.callbacks.Callback):
         self.warmup = bool(warmup)
         self.load_from = None if load_from is None else Path(load_from)
         self.resume = bool(resume)
+        self.stop_on_nonfinite = bool(stop_on_nonfinite)
         self.ema_generator: keras.Model | None = None
         self._average = None
         self._copy = None
@@ -205,6 +211,8 @@ class GeneratorEMA(keras.callbacks.Callback):
             self._stale_statistics = self._stale_statistics or ok
         if not ok:
             self.skipped_steps.append(step)
+            if self.stop_on_nonfinite:
+                self.model.stop_training = True
 
     def on_train_end(self, logs=None):
         self.save()

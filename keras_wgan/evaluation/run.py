@@ -28,8 +28,9 @@ import numpy as np
 
 from keras_wgan import data as data_lib
 from keras_wgan import datasets
+from keras_wgan.backend_ops import finite_flags_fn
 from keras_wgan.config import TrainConfig
-from keras_wgan.errors import ConfigError
+from keras_wgan.errors import ConfigError, NonFiniteModel
 from keras_wgan.evaluation import features
 from keras_wgan.evaluation import metrics as formulas
 from keras_wgan.evaluation.inception_graph import InceptionGraph, inception_graph_path
@@ -37,6 +38,17 @@ from keras_wgan.io_utils import atomic_write_text
 from keras_wgan.models import GAN
 from keras_wgan.pictures import image_grid, new_figure, save_figure, write_png
 from keras_wgan.run_dir import RunDir
+
+
+def check_finite_generator(generator: keras.Model, source: str | os.PathLike) -> None:
+    """Raises ``NonFiniteModel`` (one line, naming the weight) if ``generator`` holds NaN or infinities."""
+    flags = finite_flags_fn(generator.weights)()
+    if not flags.all():
+        name = generator.weights[int(np.flatnonzero(~flags)[0])].path
+        raise NonFiniteModel(
+            f"the generator from {source} holds NaN or infinite values ({name}): its run diverged; evaluate an "
+            "earlier checkpoint or train again"
+        )
 
 
 def default_metrics(config: TrainConfig) -> list[str]:
@@ -206,6 +218,8 @@ def toy_verdict(
     n = config.dataset_spec.eval_samples
     z = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
     fake = np.asarray(generate(z), dtype=np.float32)
+    if not np.isfinite(fake).all():
+        raise NonFiniteModel("the generator's samples are not finite: its weights diverged; no verdict")
     ev = Evaluation(config, fake, _real_samples(config, n, seed + 1), seed, 256, inception=lambda: None)
     results = _toy(ev)
     parts = []
@@ -338,6 +352,7 @@ def evaluate_run(
             raise ConfigError(f"{run.ema_generator_path} does not exist (train with --ema-decay to keep one)")
         generator = keras.saving.load_model(run.ema_generator_path, compile=False)
         model.generator.set_weights(generator.get_weights())
+    check_finite_generator(model.generator, run.ema_generator_path if use_ema else run.path)
 
     out_dir = run.eval_dir
     out_dir.mkdir(parents=True, exist_ok=True)

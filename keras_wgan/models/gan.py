@@ -366,18 +366,50 @@ class GAN(keras.Model):
             seed = seed + tf.stack([replica, tf.zeros_like(replica)])
         return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
 
+    def state_variables(self) -> dict[str, keras.Variable]:
+        """Every floating-point variable a checkpoint holds, by a readable name.
+
+        Both networks' weights (batch-norm statistics included) and both
+        optimizers' variables (moments, learning rates, loss scales), named like
+        ``"generator dense_0/kernel"`` or ``"critic's optimizer adam/..."``.
+        """
+        groups = (
+            ("generator", self.generator.weights),
+            ("critic", self.critic.weights),
+            ("generator's optimizer", [] if self.g_optimizer is None else self.g_optimizer.variables),
+            ("critic's optimizer", [] if self.d_optimizer is None else self.d_optimizer.variables),
+        )
+        named = {}
+        for owner, variables in groups:
+            for v in variables:
+                if "float" in str(v.dtype):
+                    named.setdefault(f"{owner} {v.path}", v)
+        return named
+
+    def first_nonfinite_variable(self) -> str | None:
+        """The name of the first variable of ``state_variables()`` holding a NaN or an infinity, or None.
+
+        One compiled reduction over all of them (a fraction of a millisecond for
+        the toy networks, about 1.5 ms for the 32 px DCGAN pair on 2 CPU cores), so a
+        training run can afford to call it every few steps: the logged losses
+        do not always show a non-finite weight (a fused ``MatMul + BiasAdd +
+        Relu`` kernel can turn NaN inputs into zeros).
+        """
+        named = self.state_variables()
+        key = tuple(id(v) for v in named.values())
+        if getattr(self, "_finite_check", (None,))[0] != key:
+            self._finite_check = (key, backend_ops.finite_flags_fn(list(named.values())))
+        flags = self._finite_check[1]()
+        bad = np.flatnonzero(~flags)
+        return list(named)[int(bad[0])] if bad.size else None
+
     def state_is_finite(self) -> bool:
         """Whether every weight of both networks and every optimizer variable is finite.
 
         A checkpoint is only worth writing when this holds: the logged losses
         are computed before the update that may have produced a NaN.
         """
-        variables = [*self.generator.weights, *self.critic.weights]
-        for optimizer in (self.g_optimizer, self.d_optimizer):
-            if optimizer is not None:
-                variables += list(optimizer.variables)
-        floats = [v for v in variables if "float" in str(v.dtype)]
-        return all(bool(np.isfinite(keras.ops.convert_to_numpy(v).astype(np.float32)).all()) for v in floats)
+        return self.first_nonfinite_variable() is None
 
     @contextlib.contextmanager
     def _drawing_from(self, generator: keras.random.SeedGenerator) -> Iterator[None]:
