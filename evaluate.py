@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     import_tensorflow_quietly()
     from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable, NonFiniteModel
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             inception_graph=args.inception_graph,
         )
     except (ConfigError, DatasetError, MetricUnavailable, NonFiniteModel) as err:
-        return fail(PROG, err)
+        return fail(PROG, parser.in_flags(str(err)))
     for key, value in sorted(report["results"].items()):
         print(f"{key:>22}: {value:.5g}" if isinstance(value, float) else f"{key:>22}: {value}")
     print(f"[keras_wgan] wrote {args.run.rstrip('/')}/eval/metrics.json")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from typing import Any, NoReturn
@@ -23,7 +24,38 @@ EXIT_INTERRUPTED = 130
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line on stderr and exit code 2 (no usage dump)."""
+    """An ``ArgumentParser`` whose errors are one line on stderr and exit code 2 (no usage dump).
+
+    It remembers the flag of every option (``flags``: destination -> ``--flag``), so
+    that an error about a config field (``keras_wgan.errors.ConfigError``, which
+    writes field names in backquotes) can name the flag instead (``in_flags``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self.flags: dict[str, str] = {}  # before the base class adds --help
+        super().__init__(*args, **kwargs)
+
+    def _remember(self, action: argparse.Action) -> argparse.Action:
+        longest = max(action.option_strings, key=len, default=None)
+        if longest is not None:
+            self.flags.setdefault(action.dest, longest)
+        return action
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        return self._remember(super().add_argument(*args, **kwargs))
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        group = super().add_argument_group(*args, **kwargs)
+        add = group.add_argument
+        group.add_argument = lambda *a, **kw: self._remember(add(*a, **kw))
+        return group
+
+    def in_flags(self, message: str) -> str:
+        """``message`` with each backquoted field name that has a flag written as the flag:
+        ```g_lr` must be > 0. Received: g_lr=0.0`` -> ``--g-lr must be > 0. Received: --g-lr 0.0``."""
+        for dest, flag in self.flags.items():
+            message = message.replace(f"Received: {dest}=", f"Received: {flag} ")
+        return re.sub(r"`([A-Za-z_][A-Za-z_0-9]*)`", lambda m: self.flags.get(m.group(1), m.group(0)), message)
 
     def error(self, message: str) -> NoReturn:
         fail(self.prog, message)

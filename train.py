@@ -56,22 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a("--out", help="run folder (default runs/<variant>_<dataset>_<time>)")
     g = p.add_argument_group("schedule")
-    g.add_argument("--epochs", type=int, help="epochs to train (default 25 for images, 20 for toys)")
+    g.add_argument("--epochs", type=int, help="epochs to train (default: the dataset's)")
     g.add_argument("--steps", type=int, help="total generator iterations (instead of --epochs)")
     g.add_argument(
         "--steps-per-epoch",
         type=int,
         help="generator iterations per epoch (default: one pass over the images, at least 100; 1000 for toys)",
     )
-    g.add_argument("--batch-size", type=int, help="samples per critic update (default 64 images, 256 toys)")
+    g.add_argument("--batch-size", type=int, help="samples per critic update (default: the dataset's)")
     g = p.add_argument_group("data")
-    g.add_argument("--image-size", type=int, help="32, 64 or 128 (default 64; digits 32)")
-    g.add_argument("--channels", type=int, choices=(1, 3), help="image channels (default 3; digits 1)")
-    g.add_argument("--crop", type=int, help="central crop side before resizing (celeb_a default 140)")
+    g.add_argument("--image-size", type=int, help="32, 64 or 128 (default: the dataset's)")
+    g.add_argument("--channels", type=int, choices=(1, 3), help="image channels (default: the dataset's)")
+    g.add_argument("--crop", type=int, help="central crop side before resizing (default: the dataset's)")
     g.add_argument("--data-dir", help="tensorflow-datasets data directory for celeb_a")
     g.add_argument("--cache", action="store_true", help="cache decoded images in memory")
-    g = p.add_argument_group("model (defaults: the variant's paper)")
-    g.add_argument("--latent-dim", type=int, help="size of z (default 128 images, 2 toys)")
+    g = p.add_argument_group(
+        "model (defaults: the variant's paper, then the dataset, then --recipe; --print-config shows the values)"
+    )
+    g.add_argument("--latent-dim", type=int, help="size of z (default: the dataset's)")
     g.add_argument("--n-critic", type=int, help="critic updates per generator update")
     g.add_argument("--optimizer", help="adam, adamw or rmsprop")
     g.add_argument("--lr", type=float, help="learning rate of both networks")
@@ -79,12 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--d-lr", type=float, help="critic learning rate")
     g.add_argument("--beta1", dest="beta_1", type=float, help="Adam beta_1")
     g.add_argument("--beta2", dest="beta_2", type=float, help="Adam beta_2")
-    g.add_argument("--gp-weight", type=float, help="WGAN-GP lambda (default 10)")
-    g.add_argument("--clip-value", type=float, help="WGAN weight clip c (default 0.01)")
+    g.add_argument("--gp-weight", type=float, help="the gradient penalty's weight lambda")
+    g.add_argument("--clip-value", type=float, help="WGAN's weight clip c")
     g.add_argument("--critic-norm", help="batch, layer, instance or none")
     g.add_argument("--activation", help="leaky_relu, relu or selu (selu drops normalization)")
-    g.add_argument("--width", type=int, help="network width (DCGAN ngf/ndf 64; MLP 512)")
-    g.add_argument("--depth", type=int, help="hidden layers of the MLP pair (toys, default 3)")
+    g.add_argument("--width", type=int, help="network width (DCGAN ngf/ndf; MLP units)")
+    g.add_argument("--depth", type=int, help="hidden layers of the MLP pair (toys)")
     g.add_argument(
         "--allow-batchnorm",
         action="store_true",
@@ -135,11 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume when the run folder holds a run (default)",
     )
     g.add_argument("--no-resume", dest="resume", action="store_false", help="refuse to reuse a run folder")
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved configuration (every value and where it comes from: the paper, the dataset, the "
+        "recipe, the run folder or the command line) and exit without training",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.cpu_replicas is not None and args.cpu_replicas < 1:
         return fail(PROG, "--cpu-replicas must be a positive integer")
 
@@ -151,17 +160,21 @@ def main(argv: list[str] | None = None) -> int:
             cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(args.cpu_replicas)]
         )
 
-    from keras_wgan.config import TrainConfig
+    from keras_wgan.config import TrainConfig, describe_config
     from keras_wgan.errors import ConfigError, DatasetError, NonFiniteModel, TrainingDiverged, WorkerLost
     from keras_wgan.training import train
 
     values = vars(args).copy()
     values.pop("cpu_replicas")
+    print_config = values.pop("print_config")
     values["verbose"] = 0 if values.pop("quiet") else 1
     try:
+        if print_config:
+            print(describe_config(TrainConfig(**values)))
+            return 0
         train(TrainConfig(**values))
     except (ConfigError, DatasetError) as err:
-        return fail(PROG, err)
+        return fail(PROG, parser.in_flags(str(err)))
     except (TrainingDiverged, NonFiniteModel) as err:
         return fail(PROG, err, EXIT_DIVERGED, prefix="")
     except WorkerLost as err:

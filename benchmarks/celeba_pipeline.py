@@ -1,7 +1,7 @@
 """CelebA's input pipelines at full size: memory, start-up, throughput, resume.
 
 On a synthetic CelebA with the real file names, formats and count (202,599
-images, written by ``keras_wgan.synthetic_celeba``), for the tensorflow-datasets
+images, written by ``keras_wgan.data.synthetic_celeba``), for the tensorflow-datasets
 path (``--dataset celeb_a``) and the image-folder path
 (``--dataset folder:.../img_align_celeba --crop 140``), each measurement in a
 process of its own:
@@ -106,7 +106,7 @@ def worker(args: argparse.Namespace) -> dict:
         _drain(it, args.batches)
         result["images_per_s"] = args.batches * BATCH * N_CRITIC / (time.perf_counter() - t0)
     elif args.measure == "prepare":
-        from keras_wgan import celeba
+        from keras_wgan.data import celeba_prepare as celeba
 
         t0 = time.perf_counter()
         celeba.prepare(work / "tfds")
@@ -119,7 +119,7 @@ def worker(args: argparse.Namespace) -> dict:
 def run_worker(script: Path, args: argparse.Namespace, path: str, measure: str, env: dict | None = None) -> dict:
     cmd = [sys.executable, str(script), "--worker", "--work", args.work, "--path", path, "--measure", measure]
     cmd += ["--batches", str(args.batches)]
-    code = "from keras_wgan.synthetic_celeba import accept_synthetic_checksums as a\n"
+    code = "from keras_wgan.data.synthetic_celeba import accept_synthetic_checksums as a\n"
     if measure == "prepare":  # synthetic files cannot match the official checksums: that comparison only is off
         cmd = [
             sys.executable,
@@ -148,7 +148,7 @@ def main() -> None:
         print(json.dumps(worker(args)))
         return
 
-    from keras_wgan import synthetic_celeba
+    from keras_wgan.data import synthetic_celeba
 
     work, script = Path(args.work), Path(__file__).resolve()
     manual = work / "tfds" / "downloads" / "manual"

@@ -117,7 +117,7 @@ def graph_arms(images: np.ndarray, b: int):
 def keras_arms(images: np.ndarray, b: int):
     """(evaluator's network, bare function) for the Keras Inception-v3 path."""
     net = ev.InceptionFeatures(weights=None)
-    model = net._model
+    model = net.network
     resized = ev.resize_for_inception(images).numpy()  # the bare arm gets its input ready-made
 
     def bare():

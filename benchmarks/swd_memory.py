@@ -39,7 +39,7 @@ ARM = textwrap.dedent(
     rng = np.random.default_rng(0)
     real = np.tanh(rng.standard_normal(size=(n, 64, 64, 3), dtype=np.float32))
     fake = np.tanh(1.3 * rng.standard_normal(size=(n, 64, 64, 3), dtype=np.float32))
-    m._blur(real[:2])
+    m.laplacian_pyramid(real[:2])  # warm-up: the first call's one-time costs stay out of the peak
 
     def status(key):
         for line in open("/proc/self/status"):

@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 
-from keras_wgan import backend_ops, networks, variants
+from keras_wgan import backend, networks, variants
 from keras_wgan.config import TrainConfig
 from keras_wgan.models import GAN
 
@@ -63,7 +63,7 @@ def build_model(config: TrainConfig) -> GAN:
         g_optimizer=variant.make_optimizer(config.optimizer, config.g_lr, config.beta_1, config.beta_2),
         d_optimizer=variant.make_optimizer(config.optimizer, config.d_lr, config.beta_1, config.beta_2),
         # On JAX an uncompiled step is eager Python (for debugging only); on TensorFlow XLA is slower on CPUs.
-        jit_compile=backend_ops.is_jax() if config.jit_compile is None else config.jit_compile,
+        jit_compile=backend.is_jax() if config.jit_compile is None else config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
     return model

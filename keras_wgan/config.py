@@ -1,10 +1,23 @@
 """``TrainConfig``: everything a training run needs, saved as ``config.json``.
 
 A config is created from the command line (``train.py``) or in code, then
-``resolve()``d: every field left as None gets its default from the variant's
-registry entry (paper defaults) and from the dataset (image size, latent
-size, networks). The resolved config is what a run folder stores and what
-``evaluate.py`` rebuilds the networks from.
+``resolve()``d: every field left as None gets a value from the sources of
+defaults, in this order of precedence (``SOURCES``, lowest first):
+
+1. ``paper``: the variant's paper (``keras_wgan.paper_defaults``; on the 2D toys
+   the authors' toy script where it differs);
+2. ``dataset``: the dataset's registry entry (``keras_wgan.data.registry``:
+   image size, channels, batch, latent size, width, the toys' MLP settings);
+3. ``recipe``: a named recipe (``--recipe``, ``keras_wgan.recipes``);
+4. ``derived``: defaults that follow from another field's value (``DERIVED``:
+   SELU networks have no normalization);
+5. ``run folder``: a resumed run's own values (``resolve(run=...)``), so a run
+   continues with them after a default changed;
+6. ``command line``: the values given (``lr`` stands for ``g_lr`` and ``d_lr``).
+
+A later source wins for each field it sets. The rules live in ``layers`` as
+data; ``validate`` checks the result apart from them. The resolved config is
+what a run folder stores and what ``evaluate.py`` rebuilds the networks from.
 """
 
 from __future__ import annotations
@@ -12,20 +25,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keras_wgan import datasets, recipes, variants
 from keras_wgan import networks as networks_lib
+from keras_wgan import recipes, variants
+from keras_wgan.data import registry
 from keras_wgan.distribute import STRATEGIES
-from keras_wgan.errors import ConfigError, DatasetError
+from keras_wgan.errors import ConfigError, DatasetError, positive_int
 from keras_wgan.io_utils import atomic_write_text
-from keras_wgan.paper_defaults import OPTIMIZERS
+from keras_wgan.paper_defaults import OPTIMIZERS, PaperDefaults
 
 __all__ = ["ConfigError", "TrainConfig"]
 
 MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
+#: The sources of defaults, lowest precedence first (see the module docstring).
+SOURCES = ("paper", "dataset", "recipe", "derived", "run folder", "command line")
 
 #: Fields that define the model and the data: a resumed run must not change them.
 IDENTITY_FIELDS = (
@@ -64,7 +81,7 @@ class TrainConfig:
     """Configuration of one training run. None means "the default" (see ``resolve``).
 
     Attributes (main ones):
-        variant: ``dcgan``, ``rsgan``, ``ragan``, ``wgan`` or ``wgan_gp``.
+        variant: a name of ``keras_wgan.variants.names()``.
         dataset: ``celeb_a``, ``folder:PATH``, ``8gaussians``, ``25gaussians``,
             ``swissroll`` or ``digits``.
         out: the run folder; derived from variant, dataset and time if None.
@@ -146,124 +163,243 @@ class TrainConfig:
 
     # ----------------------------------------------------------- defaults
     @property
-    def dataset_spec(self) -> datasets.DatasetSpec:
-        """The registry's entry for ``dataset`` (``keras_wgan.datasets``)."""
+    def dataset_spec(self) -> registry.DatasetSpec:
+        """The registry's entry for ``dataset`` (``keras_wgan.data.registry``)."""
         try:
-            return datasets.get(self.dataset)
+            return registry.get(self.dataset)
         except DatasetError as err:
-            raise ConfigError(str(err)) from None
+            raise ConfigError(str(err), field="dataset") from None
 
     @property
     def is_toy(self) -> bool:
         """Whether the run's samples are 2D points."""
         return self.dataset_spec.is_toy
 
-    def resolve(self) -> TrainConfig:
-        """A copy with every default filled in and every value checked.
+    def paper_defaults(self) -> PaperDefaults:
+        """The variant's paper defaults (the authors' toy values on the 2D toys)."""
+        if self.variant not in variants.names():
+            raise ConfigError(
+                f"unknown variant {self.variant!r}; choose one of {', '.join(variants.names())}", field="variant"
+            )
+        paper = variants.get(self.variant).paper_defaults
+        return paper.for_toys() if self.is_toy else paper
+
+    def layers(self, run: TrainConfig | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """The sources of defaults for this config, lowest precedence first: ``[(source, {field: value})]``.
+
+        Args:
+            run: a resumed run's saved config; its run-defining fields
+                (``IDENTITY_FIELDS``) are the ``run folder`` source.
+
+        Returns:
+            One ``(name, values)`` pair per source of ``SOURCES``.
+        """
+        spec, paper = self.dataset_spec, self.paper_defaults()
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+        learning_rate_given = any(name in given for name in ("lr", "g_lr", "d_lr"))
+        lr = given.pop("lr", None)
+        if lr is not None:  # --lr stands for both learning rates
+            given.setdefault("g_lr", lr)
+            given.setdefault("d_lr", lr)
+        paper_values = {
+            "n_critic": paper.n_critic,
+            "optimizer": paper.optimizer,
+            "g_lr": paper.learning_rate,
+            "d_lr": paper.learning_rate,
+            "beta_1": paper.beta_1,
+            "beta_2": paper.beta_2,
+            "gp_weight": paper.gp_weight,
+            "clip_value": paper.clip_value,
+            "critic_norm": paper.critic_norm,
+        }
+        dataset_values: dict[str, Any] = {
+            "batch_size": spec.batch_size,
+            "latent_dim": spec.latent_dim,
+            "width": spec.width,
+            "depth": 3,
+        }
+        if spec.is_toy:  # the toy script's MLPs: ReLU, no normalization
+            dataset_values.update(activation="relu", critic_norm="none")
+        else:
+            dataset_values.update(image_size=spec.image_size, channels=spec.channels, activation="leaky_relu")
+        recipe_values: dict[str, Any] = {}
+        if self.recipe is not None:
+            recipe = recipes.get(self.recipe)
+            if spec.kind not in recipe.kinds:
+                raise ConfigError(
+                    f"the {recipe.name} recipe is for {recipe.purpose.split(':')[0]}, not {self.dataset}",
+                    field="recipe",
+                )
+            optimizer = given.get("optimizer", (run.optimizer if run is not None else None) or paper.optimizer)
+            recipe_values = recipe.defaults(optimizer, learning_rate_given)
+        run_values = {} if run is None else {k: getattr(run, k) for k in IDENTITY_FIELDS}
+        below = _merge([paper_values, dataset_values, recipe_values, run_values, given])
+        derived = {name: value for name, value, applies in DERIVED if applies(below)}
+        return [
+            ("paper", paper_values),
+            ("dataset", dataset_values),
+            ("recipe", recipe_values),
+            ("derived", derived),
+            ("run folder", run_values),
+            ("command line", given),
+        ]
+
+    def resolve(self, run: TrainConfig | None = None) -> TrainConfig:
+        """A copy with every default filled in (``layers``) and every value checked (``validate``).
+
+        Args:
+            run: a resumed run's saved config (see ``layers``).
 
         Returns:
             The resolved config.
 
         Raises:
-            ConfigError: with one line naming the bad value.
+            ConfigError: with one line naming the bad field.
         """
-        if self.variant not in variants.names():
-            raise ConfigError(f"unknown variant {self.variant!r}; choose one of {', '.join(variants.names())}")
-        c = dataclasses.replace(self)
-        spec = c.dataset_spec
-        toy = spec.is_toy
-        v = variants.get(self.variant).paper_defaults
-        v = v.for_toys() if toy else v
-        if c.recipe is not None:
-            recipe = recipes.get(c.recipe)
-            if spec.kind not in recipe.kinds:
-                raise ConfigError(f"the {recipe.name} recipe is for {recipe.purpose.split(':')[0]}, not {c.dataset}")
-            for name, value in recipe.values:
-                if getattr(c, name) is None:
-                    setattr(c, name, value)
-            learning_rates_open = c.lr is None and c.g_lr is None and c.d_lr is None
-            if recipe.adam_learning_rate is not None and learning_rates_open and (c.optimizer or v.optimizer) == "adam":
-                c.lr = recipe.adam_learning_rate
-        if toy:
-            c.image_size = c.channels = c.crop = None
-        else:
-            c.image_size = c.image_size or spec.image_size
-            c.channels = c.channels or spec.channels
-            if c.image_size not in networks_lib.SUPPORTED_IMAGE_SIZES:
-                sizes = ", ".join(map(str, networks_lib.SUPPORTED_IMAGE_SIZES))
-                raise ConfigError(f"--image-size must be one of {sizes} for the DCGAN networks, got {c.image_size}")
-        c.batch_size = c.batch_size if c.batch_size is not None else spec.batch_size
-        c.latent_dim = c.latent_dim if c.latent_dim is not None else spec.latent_dim
-        c.n_critic = c.n_critic if c.n_critic is not None else v.n_critic
-        c.optimizer = c.optimizer or v.optimizer
-        c.g_lr = c.g_lr if c.g_lr is not None else (c.lr if c.lr is not None else v.learning_rate)
-        c.d_lr = c.d_lr if c.d_lr is not None else (c.lr if c.lr is not None else v.learning_rate)
-        c.lr = None
-        c.beta_1 = c.beta_1 if c.beta_1 is not None else v.beta_1
-        c.beta_2 = c.beta_2 if c.beta_2 is not None else v.beta_2
-        c.gp_weight = c.gp_weight if c.gp_weight is not None else v.gp_weight
-        c.clip_value = c.clip_value if c.clip_value is not None else v.clip_value
-        c.activation = c.activation or ("relu" if toy else "leaky_relu")
-        default_norm = "none" if toy or c.activation == "selu" else v.critic_norm
-        c.critic_norm = c.critic_norm or default_norm
-        c.width = c.width if c.width is not None else spec.width
-        c.depth = c.depth if c.depth is not None else 3
-        for name in (
-            "batch_size",
-            "latent_dim",
-            "n_critic",
-            "width",
-            "depth",
-            "steps_per_execution",
-            "sample_every_epochs",
-        ):
-            _check_positive(name, getattr(c, name))
-        for name in (
-            "epochs",
-            "steps",
-            "steps_per_epoch",
-            "sample_every_steps",
-            "plot_every_steps",
-            "grad_norm_every_steps",
-            "checkpoint_every_steps",
-        ):
-            if getattr(c, name) is not None:
-                _check_positive(name, getattr(c, name))
+        return self.resolve_with_sources(run)[0]
+
+    def resolve_with_sources(self, run: TrainConfig | None = None) -> tuple[TrainConfig, dict[str, str]]:
+        """``resolve``, and for each field the source its value came from (``SOURCES``, or ``"default"``)."""
+        layers = self.layers(run)
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for source, layer in layers:
+            for name, value in layer.items():
+                if value is not None:
+                    values[name], sources[name] = value, source
+        values["lr"] = None  # given as g_lr and d_lr
+        sources.pop("lr", None)
+        if self.dataset_spec.is_toy:  # image fields do not apply to 2D points
+            values.update(image_size=None, channels=None, crop=None)
+        c = dataclasses.replace(self, **{k: v for k, v in values.items() if k in _FIELD_NAMES})
+        c.validate()
+        for f in dataclasses.fields(c):
+            if sources.get(f.name, "command line") == "command line" and getattr(c, f.name) == f.default:
+                sources[f.name] = "default"  # left at the field's own default
+        return c, {f.name: sources[f.name] for f in dataclasses.fields(c) if getattr(c, f.name) is not None}
+
+    def validate(self) -> None:
+        """Checks a resolved config's values; raises ``ConfigError`` naming the field."""
+        for name in ("batch_size", "latent_dim", "n_critic", "width", "depth", "steps_per_execution"):
+            positive_int(name, getattr(self, name), ConfigError)
+        positive_int("sample_every_epochs", self.sample_every_epochs, ConfigError)
+        for name in OPTIONAL_POSITIVE:
+            if getattr(self, name) is not None:
+                positive_int(name, getattr(self, name), ConfigError)
+        if not self.is_toy and self.image_size not in networks_lib.SUPPORTED_IMAGE_SIZES:
+            sizes = ", ".join(map(str, networks_lib.SUPPORTED_IMAGE_SIZES))
+            _bad("image_size", self.image_size, f"must be one of {sizes} for the DCGAN networks")
         for name in ("g_lr", "d_lr"):
-            if not getattr(c, name) > 0:
-                raise ConfigError(f"--{name.replace('_', '-')} must be > 0, got {getattr(c, name)}")
-        if c.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {c.optimizer!r}")
-        if c.critic_norm not in networks_lib.NORMS:
-            raise ConfigError(f"--critic-norm must be one of {', '.join(networks_lib.NORMS)}, got {c.critic_norm!r}")
-        if c.activation not in networks_lib.ACTIVATIONS:
+            if not getattr(self, name) > 0:
+                _bad(name, getattr(self, name), "must be > 0")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                _bad(name, getattr(self, name), f"must be one of {', '.join(allowed)}")
+        if self.gp_weight is not None and self.gp_weight < 0:
+            _bad("gp_weight", self.gp_weight, "must be >= 0")
+        if self.clip_value is not None and not self.clip_value > 0:
+            _bad("clip_value", self.clip_value, "must be > 0")
+        if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
+            _bad("ema_decay", self.ema_decay, "must be in [0, 1)")
+        if self.paper_defaults().gp_weight is not None and self.critic_norm == "batch" and not self.allow_batchnorm:
             raise ConfigError(
-                f"--activation must be one of {', '.join(networks_lib.ACTIVATIONS)}, got {c.activation!r}"
+                f"`critic_norm` batch mixes the examples of a batch and breaks the per-example gradient penalty of "
+                f"{self.variant}; use layer (the paper's), instance or none, or add `allow_batchnorm` to force it",
+                field="critic_norm",
             )
-        if c.mixed_precision not in MIXED_PRECISION:
-            raise ConfigError(f"--mixed-precision must be one of {', '.join(MIXED_PRECISION)}")
-        if c.strategy not in STRATEGIES:
-            raise ConfigError(f"--strategy must be one of {', '.join(STRATEGIES)}")
-        if c.gp_weight is not None and c.gp_weight < 0:
-            raise ConfigError(f"--gp-weight must be >= 0, got {c.gp_weight}")
-        if c.clip_value is not None and not c.clip_value > 0:
-            raise ConfigError(f"--clip-value must be > 0, got {c.clip_value}")
-        if c.ema_decay is not None and not 0 <= c.ema_decay < 1:
-            raise ConfigError(f"--ema-decay must be in [0, 1), got {c.ema_decay}")
-        if v.gp_weight is not None and c.critic_norm == "batch" and not c.allow_batchnorm:
-            raise ConfigError(
-                f"--critic-norm batch mixes the examples of a batch and breaks the per-example gradient penalty of "
-                f"{c.variant}; use layer (the paper's), instance or none, or add --allow-batchnorm to force it"
-            )
-        if c.epochs is not None and c.steps is not None:
-            raise ConfigError("give --epochs or --steps, not both")
-        return c
+        if self.epochs is not None and self.steps is not None:
+            raise ConfigError("give `epochs` or `steps`, not both", field="steps")
+
+    def make_dataset(self, **overrides: Any) -> Any:
+        """``keras_wgan.data.make_dataset`` for this resolved config's data (a ``tf.data.Dataset``).
+
+        The dataset, batch size, image size, seed, ``n_critic``, channels, crop,
+        data folder and cache are the config's; ``overrides`` replaces any of
+        them and adds the stream's options (``repeat``, ``start_sample``,
+        ``num_shards``, ``shard_index``, ``shuffle``).
+        """
+        from keras_wgan.data import make_dataset
+
+        options = {
+            "batch_size": self.batch_size,
+            "image_size": self.image_size,
+            "seed": self.seed,
+            "n_critic": self.n_critic,
+            "channels": self.channels,
+            "crop": self.crop,
+            "data_dir": self.data_dir,
+            "cache": self.cache,
+            **overrides,
+        }
+        return make_dataset(self.dataset, **options)
 
     def identity(self) -> dict[str, Any]:
         """The fields a resumed run must keep."""
         return {name: getattr(self, name) for name in IDENTITY_FIELDS}
 
 
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+_FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def describe_config(config: TrainConfig) -> str:
+    """The resolved config as text, one field a line with the source of its value (``train.py --print-config``).
+
+    When ``config.out`` holds a run, its saved values are the ``run folder`` source,
+    as when the run resumes.
+
+    Example:
+    >>> lines = describe_config(TrainConfig(variant="wgan_gp", dataset="digits")).splitlines()
+    >>> [line for line in lines if line.startswith(("n_critic", "batch_size"))]
+    ['batch_size              64  (dataset)', 'n_critic                5  (paper)']
+    """
+    run = None
+    if config.out is not None and (Path(config.out) / "config.json").is_file():
+        run = TrainConfig.load(Path(config.out) / "config.json")
+    resolved, sources = config.resolve_with_sources(run)
+    lines = [
+        f"# {resolved.variant} on {resolved.dataset}: each value and its source (by precedence, lowest first: "
+        f"{', '.join(SOURCES)}; default: the field's own default)"
+    ]
+    width = max(len(name) for name in sources)
+    for name, source in sources.items():
+        lines.append(f"{name:<{width}}  {json.dumps(getattr(resolved, name))}  ({source})")
+    return "\n".join(lines)
+
+
+#: Defaults that follow from another field's resolved value: ``(field, value, applies)``. They rank
+#: above the paper, the dataset and the recipe, below a resumed run's values and the command line.
+DERIVED: tuple[tuple[str, Any, Callable[[dict[str, Any]], bool]], ...] = (
+    # Self-normalizing networks (Klambauer et al. 2017) replace normalization + ReLU.
+    ("critic_norm", "none", lambda v: v.get("activation") == "selu"),
+)
+
+#: Fields that must be one of a few values.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": OPTIMIZERS,
+    "critic_norm": networks_lib.NORMS,
+    "activation": networks_lib.ACTIVATIONS,
+    "mixed_precision": MIXED_PRECISION,
+    "strategy": STRATEGIES,
+}
+
+#: Fields that are None or a positive integer.
+OPTIONAL_POSITIVE = (
+    "epochs",
+    "steps",
+    "steps_per_epoch",
+    "sample_every_steps",
+    "plot_every_steps",
+    "grad_norm_every_steps",
+    "checkpoint_every_steps",
+)
+
+
+def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update({k: v for k, v in layer.items() if v is not None})
+    return merged
+
+
+def _bad(field: str, value: Any, what: str) -> None:
+    raise ConfigError(f"`{field}` {what}. Received: {field}={value!r}", field=field)

@@ -2,11 +2,11 @@
 
 What lives here: the strategy a run asks for (``make_strategy``), which
 worker of a multi-worker cluster this process is (``worker_role``, read from
-``TF_CONFIG``), the global-batch statistics a replica needs
-(``replica_scale``, ``global_mean``), the broadcast that makes every worker
-start from the chief's checkpoint (``sync_from_first_replica``) and the input
-pipeline that gives every replica its share of each global batch
-(``distribute_stream``).
+``TF_CONFIG``), the broadcast that makes every worker start from the chief's
+checkpoint (``sync_from_first_replica``) and the input pipeline that gives every
+replica its share of each global batch (``distribute_stream``). The
+per-replica arithmetic inside a training step (``replica_scale``,
+``global_mean``) is the TensorFlow backend's (``keras_wgan.backend.tensorflow``).
 
 The conventions, for ``mirrored`` (one host) and ``multiworker`` (several):
 
@@ -165,45 +165,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 
-def in_multi_worker_mode(strategy: tf.distribute.Strategy | None = None) -> bool:
-    """Whether ``strategy`` (the current one by default) spans several workers."""
-    strategy = strategy or tf.distribute.get_strategy()
-    extended = strategy.extended
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
-        getattr(extended, "_in_multi_worker_mode", lambda: False)()
-    )
-
-
-def replica_scale() -> float:
-    """``1 / replicas``: each replica's batch mean times this, summed over the
-    replicas (as the optimizers do with gradients), is the global-batch mean."""
-    return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def global_mean(x: tf.Tensor) -> tf.Tensor:
-    """The mean of ``x`` over the global batch, in float32, differentiable.
-
-    Inside a replica of a strategy with several replicas, the replicas'
-    batch means are averaged with an all-reduce (its gradient is the
-    all-reduce of the incoming gradients, so each replica's loss is
-    differentiated through the other replicas' samples as well); elsewhere
-    the plain mean. All replicas hold equal batch sizes (``distribute_stream``
-    and the batch-size check see to it).
-
-    Args:
-        x: a tensor whose first axis is the (per-replica) batch.
-
-    Returns:
-        A float32 scalar, the same in every replica.
-    """
-    local = tf.reduce_mean(tf.cast(x, tf.float32))
-    context = tf.distribute.get_replica_context()
-    if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
-        return local
-    return context.all_reduce(tf.distribute.ReduceOp.MEAN, local)
-
-
-def check_global_batch(batch_size: int, replicas: int, what: str = "--batch-size") -> None:
+def check_global_batch(batch_size: int, replicas: int) -> None:
     """Raises ``ConfigError`` unless ``batch_size`` splits evenly over ``replicas``.
 
     Uneven per-replica batches would make the ``1 / replicas`` scaling of the
@@ -212,48 +174,10 @@ def check_global_batch(batch_size: int, replicas: int, what: str = "--batch-size
     if replicas > 1 and batch_size % replicas:
         lower, upper = batch_size - batch_size % replicas, batch_size + replicas - batch_size % replicas
         raise ConfigError(
-            f"{what} {batch_size} does not split evenly over {replicas} replicas; use a multiple of "
-            f"{replicas} (e.g. {lower or upper} or {upper})"
+            f"`batch_size` {batch_size} does not split evenly over {replicas} replicas; use a multiple of "
+            f"{replicas} (e.g. {lower or upper} or {upper})",
+            field="batch_size",
         )
-
-
-def check_steps_per_execution(steps_per_execution: int, replicas: int, what: str = "--steps-per-execution") -> None:
-    """Raises ``ConfigError`` for ``steps_per_execution > 1`` with several replicas.
-
-    Keras 3.15's multi-step loop over a distributed dataset fails at its first
-    call ("You must feed a value for placeholder tensor ... while/cond"), for
-    any model, under ``mirrored`` and ``multiworker`` alike.
-    """
-    if replicas > 1 and steps_per_execution > 1:
-        raise ConfigError(
-            f"{what} {steps_per_execution} does not work with {replicas} replicas: Keras' multi-step loop over a "
-            "distributed dataset fails at its first call; use 1 (the default)"
-        )
-
-
-def assert_equal_batches(size: tf.Tensor, minimum: int = 1) -> tf.Operation:
-    """An op that fails unless every replica holds ``size`` samples, at least ``minimum``.
-
-    Call in replica context on a batch whose size is only known at run time.
-    Uneven per-replica batches (a global batch the replicas do not divide, or
-    a partial last batch) would bias the ``1 / replicas`` loss scaling.
-    """
-    size = tf.cast(size, tf.float32)
-    context = tf.distribute.get_replica_context()
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    sums = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.stack([size, size * size]))
-    total, squares = sums[0], sums[1]
-    # All sizes are equal exactly when their variance is zero: R * sum(n^2) == (sum n)^2.
-    even = tf.logical_and(tf.equal(replicas * squares, total * total), tf.reduce_all(total >= replicas * minimum))
-    return tf.debugging.Assert(
-        even,
-        [
-            f"The replicas got batches of different sizes (or fewer than {minimum} samples each): batch the "
-            f"dataset with drop_remainder=True by a global batch that is a multiple of {replicas}. Sum of the "
-            "replicas' sizes:",
-            total,
-        ],
-    )
 
 
 def sync_from_first_replica(strategy: tf.distribute.Strategy, variables: Sequence[tf.Variable]) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from keras import ops
 
-from keras_wgan.backend_ops import Tensor
+from keras_wgan.backend import Tensor
 
 
 def _flat32(x: Tensor) -> Tensor:
@@ -103,7 +103,7 @@ def relativistic_average_critic_loss(
         fake_logits: critic outputs on generated samples.
         real_mean: ``E_r C(x_r)``, the average the fakes are compared with;
             the mean of ``real_logits`` by default. Under a distribution
-            strategy pass the global-batch mean (``keras_wgan.distribute.global_mean``).
+            strategy pass the global-batch mean (``keras_wgan.backend.global_mean``).
         fake_mean: ``E_f C(x_f)``, likewise.
 
     Returns:

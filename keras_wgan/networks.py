@@ -23,6 +23,8 @@ import math
 import keras
 from keras import layers
 
+from keras_wgan.errors import positive_int
+
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 NORMS = ("batch", "layer", "instance", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "selu")
@@ -54,12 +56,6 @@ def sublayers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}")
-    return value
-
-
-def _check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
     return value
 
 
@@ -144,8 +140,8 @@ def build_generator(
     >>> g.output_shape
     (None, 32, 32, 1)
     """
-    _check_positive_int("latent_dim", latent_dim)
-    _check_positive_int("width", width)
+    positive_int("latent_dim", latent_dim)
+    positive_int("width", width)
     if channels not in (1, 3):
         raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
     activation = _check_choice("activation", activation, ACTIVATIONS)
@@ -223,7 +219,7 @@ def build_critic(
     >>> c.output_shape
     (None, 1)
     """
-    _check_positive_int("width", width)
+    positive_int("width", width)
     if channels not in (1, 3):
         raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
     activation = _check_choice("activation", activation, ACTIVATIONS)
@@ -253,8 +249,8 @@ def build_critic(
 def _mlp(
     in_dim: int, out_dim: int, width: int, depth: int, activation: str, norm: str, seed: int | None, name: str
 ) -> keras.Model:
-    _check_positive_int("width", width)
-    _check_positive_int("depth", depth)
+    positive_int("width", width)
+    positive_int("depth", depth)
     activation = _check_choice("activation", activation, ACTIVATIONS)
     norm = _check_choice("norm", norm, NORMS)
     x_in = keras.Input((in_dim,), name="input")
@@ -309,8 +305,8 @@ def build_mlp_generator(
     >>> build_mlp_generator(latent_dim=2, width=32, depth=2).output_shape
     (None, 2)
     """
-    _check_positive_int("latent_dim", latent_dim)
-    _check_positive_int("out_dim", out_dim)
+    positive_int("latent_dim", latent_dim)
+    positive_int("out_dim", out_dim)
     return _mlp(latent_dim, out_dim, width, depth, activation, norm, seed, name)
 
 
@@ -343,5 +339,5 @@ def build_mlp_critic(
     >>> build_mlp_critic(width=32, depth=2).output_shape
     (None, 1)
     """
-    _check_positive_int("in_dim", in_dim)
+    positive_int("in_dim", in_dim)
     return _mlp(in_dim, 1, width, depth, activation, norm, seed, name)

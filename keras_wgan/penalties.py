@@ -7,7 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from keras_wgan.backend_ops import Tensor, input_gradient
+from keras_wgan.backend import Tensor, input_gradient
 
 #: Added to the squared gradient norm before the square root, so the norm and
 #: its gradient stay finite when the critic's input gradient is exactly zero.
@@ -48,7 +48,7 @@ def gradient_penalty(
 
     ``x_hat = alpha * real + (1 - alpha) * fake`` with one ``alpha ~ U[0, 1]``
     per example (Gulrajani et al. 2017, Algorithm 1). The input gradient is
-    taken with ``keras_wgan.backend_ops.input_gradient`` (a nested
+    taken with ``keras_wgan.backend.input_gradient`` (a nested
     ``tf.GradientTape`` on TensorFlow, ``jax.grad`` on JAX), so under an outer
     tape or ``jax.grad`` the penalty is differentiable with respect to the
     critic's weights (double back-propagation); it works inside

@@ -1,8 +1,9 @@
 """Named training recipes: sets of defaults for a purpose, beside the papers' defaults.
 
-A recipe fills the ``TrainConfig`` fields the command line leaves open (the
-papers' defaults fill the rest); anything given explicitly wins. It is stored
-in ``config.json`` with the values it chose.
+A recipe fills ``TrainConfig`` fields above the papers' and the dataset's
+defaults; anything given explicitly wins (the precedence is
+``keras_wgan.config.SOURCES``). It is stored in ``config.json`` with the values
+it chose.
 
 | name   | for         | what it sets                                                               |
 |--------|-------------|----------------------------------------------------------------------------|
@@ -38,7 +39,7 @@ class Recipe:
     Attributes:
         name: registry name (``--recipe NAME``).
         purpose: one line for help texts and errors.
-        kinds: the dataset kinds it is made for (``keras_wgan.datasets``).
+        kinds: the dataset kinds it is made for (``keras_wgan.data.registry``).
         values: ``TrainConfig`` fields it sets when they are left open.
         adam_learning_rate: the learning rate of both networks for variants trained with Adam.
     """
@@ -48,6 +49,25 @@ class Recipe:
     kinds: tuple[str, ...]
     values: tuple[tuple[str, Any], ...]
     adam_learning_rate: float | None = None
+
+    def defaults(self, optimizer: str, learning_rate_given: bool = False) -> dict[str, Any]:
+        """The ``TrainConfig`` values this recipe sets for a run trained with ``optimizer``.
+
+        Args:
+            optimizer: the run's optimizer (``adam``, ``adamw``, ``rmsprop``); the
+                learning rates are set for ``adam`` only.
+            learning_rate_given: whether the run sets a learning rate itself (``lr``,
+                ``g_lr`` or ``d_lr``). The recipe's rate is one rate for the pair of
+                networks, so then it sets neither: a network whose rate is not
+                given keeps the paper's.
+
+        Returns:
+            ``{field: value}``.
+        """
+        values = dict(self.values)
+        if self.adam_learning_rate is not None and optimizer == "adam" and not learning_rate_given:
+            values.update(g_lr=self.adam_learning_rate, d_lr=self.adam_learning_rate)
+        return values
 
 
 _REGISTRY = {

@@ -22,7 +22,6 @@ Only the chief of a training job writes here (``keras_wgan.training``);
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ import keras
 
 from keras_wgan.builders import build_model
 from keras_wgan.callbacks.run import STATE_FILE
-from keras_wgan.config import IDENTITY_FIELDS, TrainConfig
+from keras_wgan.config import TrainConfig
 from keras_wgan.errors import ConfigError
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.models import GAN
@@ -132,10 +131,12 @@ class RunDir:
     def resume_config(self, config: TrainConfig) -> TrainConfig | None:
         """The resolved config to continue the run here with, or None when the folder holds no run.
 
-        ``config`` is the configuration as given (before ``resolve``): what it
-        leaves open (None) among the run-defining fields is taken from the run,
-        so a run resumes with its own values even after a default changed; what
-        it sets must agree with the run. ``config`` itself is not changed.
+        ``config`` is the configuration as given (before ``resolve``); the run's
+        saved config is the ``run folder`` source of defaults
+        (``TrainConfig.resolve(run=...)``), so what ``config`` leaves open among
+        the run-defining fields comes from the run, and a run resumes with its
+        own values even after a default changed; what it sets must agree with
+        the run. ``config`` itself is not changed.
 
         Raises:
             ConfigError: ``config`` does not allow a resume, or conflicts with the run.
@@ -145,11 +146,7 @@ class RunDir:
         if not config.resume:
             raise ConfigError(f"{self.path} already holds a run; resume it (drop --no-resume) or choose another --out")
         saved = self.load_config()
-        taken = {k: getattr(saved, k) for k in IDENTITY_FIELDS if getattr(config, k) is None}
-        if config.lr is not None:  # --lr stands for both learning rates
-            taken.pop("g_lr", None)
-            taken.pop("d_lr", None)
-        merged = dataclasses.replace(config, **taken).resolve()
+        merged = config.resolve(run=saved)
         mine, theirs = merged.identity(), saved.identity()
         conflicts = [f"{k}={mine[k]!r} (run has {theirs[k]!r})" for k in mine if mine[k] != theirs[k]]
         if conflicts:

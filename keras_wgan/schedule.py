@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_wgan.errors import positive_int
+
 
 def generator_step(model: Any) -> int:
     """Generator iterations a GAN has done (``model.generator_iterations``; restored on resume).
@@ -33,11 +35,7 @@ def check_every(name: str, value: int | None, allow_none: bool = True) -> int | 
     """``value`` if it is a positive int (or None when allowed); a ValueError naming ``name`` otherwise."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer{' or None' if allow_none else ''}. Received: {name}={value!r}"
-        )
-    return value
+    return positive_int(name, value)
 
 
 def crossed(previous: int, current: int, every: int | None) -> bool:

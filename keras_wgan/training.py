@@ -25,11 +25,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_wgan import backend_ops, datasets, distribute, faults
+from keras_wgan import backend, distribute, faults
 from keras_wgan import callbacks as cbs
-from keras_wgan import data as data_lib
+from keras_wgan.backend.tensorflow import check_steps_per_execution
 from keras_wgan.builders import build_model
 from keras_wgan.config import TrainConfig
+from keras_wgan.data import dataset_size
 from keras_wgan.errors import TrainingDiverged, WorkerLost
 from keras_wgan.models import GAN
 from keras_wgan.run_dir import RunDir
@@ -47,9 +48,9 @@ STATE_CHECK_EVERY = 10
 def plan_steps(config: TrainConfig) -> tuple[int, int]:
     """``(steps_per_epoch, total_steps)`` for a resolved config."""
     spe = config.steps_per_epoch
-    spec = datasets.get(config.dataset)
+    spec = config.dataset_spec
     if spe is None:
-        size = data_lib.dataset_size(config.dataset, config.data_dir)  # prepares CelebA first if needed
+        size = dataset_size(config.dataset, config.data_dir)  # prepares CelebA first if needed
         # One pass over the images, but at least 100 iterations, so that the per-epoch
         # pictures stay a small cost on small datasets such as digits.
         spe = 1000 if size is None else max(100, size // (config.batch_size * config.n_critic))
@@ -73,7 +74,10 @@ def artifact_callbacks(
     Defaults: sample grid every epoch (images) or critic landscape every
     ``min(steps_per_epoch, 1000)`` steps (2D), gradient norms every
     ``min(steps_per_epoch // 4, 250)`` steps, loss curves (``history_steps.csv``) and
-    TensorBoard scalars every ``min(steps_per_epoch // 10, 100)`` steps and at epoch ends.
+    TensorBoard scalars every ``min(steps_per_epoch // 10, 100)`` steps and at epoch ends,
+    TensorBoard pictures (the grid, or the critic landscape) every epoch. The
+    TensorBoard callback keeps one event file open for the run: call its ``close()``
+    after the last ``fit``.
 
     Args:
         config: a resolved config.
@@ -88,9 +92,11 @@ def artifact_callbacks(
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     every_tenth = max(1, min(steps_per_epoch // 10, 100))  # loss points and TensorBoard scalars
     result: list[keras.callbacks.Callback] = [] if ema is None else [ema]
+    landscape = None
     if config.is_toy:
         every = config.plot_every_steps or max(1, min(steps_per_epoch, 1000))
-        result.append(cbs.CriticLandscape(real_batch[:512], run.plots_dir, every_n_steps=every, seed=config.seed))
+        landscape = cbs.CriticLandscape(real_batch[:512], run.plots_dir, every_n_steps=every, seed=config.seed)
+        result.append(landscape)
     else:
         result.append(
             cbs.SampleGrid(
@@ -113,9 +119,11 @@ def artifact_callbacks(
         cbs.GANTensorBoard(
             run.logs_dir,
             every_n_steps=every_tenth,
-            image_every_n_epochs=None if config.is_toy else 1,
             histograms=config.tensorboard_histograms,
             seed=config.seed,
+            # 2D data: the critic landscape in TensorBoard's Images tab, as image runs show their grids.
+            image_fn=None if landscape is None else landscape.render,
+            keep_open=True,  # one event file per run (train() closes it)
         ),
     ]
     return result
@@ -143,8 +151,8 @@ def train(config: TrainConfig) -> Path:
     given = dataclasses.replace(given, out=config.out)
     run = RunDir(config.out)
     tf_strategy = config.strategy
-    if backend_ops.is_jax():
-        backend_ops.check_mixed_precision(config.mixed_precision)  # before the run folder is touched
+    if backend.is_jax():
+        backend.check_mixed_precision(config.mixed_precision)  # before the run folder is touched
         # JAX: one process; "mirrored" is keras.distribution.DataParallel over the local devices.
         devices = distribute.use_jax_devices(config.strategy, config.batch_size)
         tf_strategy = "default"
@@ -201,6 +209,110 @@ def _all_variables(model: GAN) -> list:
     return list(seen.values())
 
 
+class _Streams:
+    """The run's sample stream: from the start (opened first, so the data is loaded, checked or
+    prepared before anything is written) and from any generator step, one shard per replica."""
+
+    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy):
+        self.config = config
+        self.strategy = strategy
+        self.from_start = self.open(0)
+
+    def open(self, start_sample: int, num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
+        return self.config.make_dataset(
+            repeat=True, start_sample=start_sample, num_shards=num_shards, shard_index=shard_index
+        )
+
+    def first_batch(self) -> np.ndarray:
+        """Real samples for the diagnostics (the stream's first batch)."""
+        return next(iter(self.from_start.take(1))).numpy()
+
+    def epoch(self, step: int, steps: int) -> tf.data.Dataset | tf.distribute.DistributedDataset:
+        """The next ``steps`` batches of the stream from generator step ``step``, one shard per replica."""
+        c = self.config
+
+        def make_shard(num_shards: int, shard_index: int) -> tf.data.Dataset:
+            start = step * c.batch_size * c.n_critic
+            source = self.from_start if start == 0 and num_shards == 1 else self.open(start, num_shards, shard_index)
+            return source.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
+
+        return distribute.distribute_stream(self.strategy, make_shard)
+
+
+def _build(config: TrainConfig, strategy: tf.distribute.Strategy) -> GAN:
+    """The run's compiled model under its precision policy and seed, in the strategy's scope."""
+    keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
+    keras.utils.set_random_seed(config.seed)
+    replicas = strategy.num_replicas_in_sync
+    distribute.check_global_batch(config.batch_size, replicas)
+    check_steps_per_execution(config.steps_per_execution, replicas)
+    with strategy.scope():
+        return build_model(config)
+
+
+def _share_chief_state(strategy: tf.distribute.Strategy, model: GAN, plan: list[int]) -> list[int]:
+    """Every worker continues from the chief's state (fresh or loaded) and plan (a collective)."""
+    plan = distribute.broadcast_ints(strategy, plan)
+    distribute.sync_from_first_replica(strategy, _all_variables(model))
+    return plan
+
+
+def _announce(run: RunDir, role: distribute.WorkerRole, step: int, total_steps: int) -> None:
+    if role.is_chief:
+        print(f"[keras_wgan] run folder: {run.path.resolve()}", flush=True)
+    else:
+        print(
+            f"[keras_wgan] {role.description}: the chief writes the run folder; this worker writes nothing", flush=True
+        )
+    if step:
+        print(f"[keras_wgan] resuming at generator step {step} of {total_steps}", flush=True)
+
+
+def _averaged_generator(
+    config: TrainConfig, run: RunDir, backup: cbs.RunCheckpoint, step: int, role: distribute.WorkerRole
+) -> cbs.GeneratorEMA:
+    """The run's ``GeneratorEMA``, resumed from the average of the checkpointed step (a fresh copy if none)."""
+    saved = backup.read_state()
+    load_from = backup.ema_path(step) if step and saved.get("step") == step and saved.get("ema") else None
+    if step and load_from is None:
+        print(f"[keras_wgan] no averaged generator for step {step} in the checkpoint; it restarts", flush=True)
+    return cbs.GeneratorEMA(
+        config.ema_decay,
+        path=run.ema_generator_path,
+        load_from=load_from,
+        resume=load_from is not None,
+        # Only the chief averages: with several workers a stop must come from what all of them check.
+        stop_on_nonfinite=role.count == 1,
+    )
+
+
+def _fit_epochs(
+    model: GAN,
+    streams: _Streams,
+    steps_per_epoch: int,
+    total_steps: int,
+    fit_args: dict[str, Any],
+    stopped: Any,
+) -> None:
+    """One ``fit`` call per epoch, each on exactly the epoch's steps of the stream, positioned at the
+    current generator step, until ``total_steps`` or until ``stopped()`` says a watcher stopped the run.
+
+    With ``steps_per_execution = k`` Keras runs whole executions of k steps; a
+    finite epoch makes its last execution stop where the data ends, so an epoch
+    is ``steps_per_epoch`` steps (not a multiple of k) and the run ends exactly
+    at ``total_steps``.
+    """
+    while not stopped():
+        step = cbs.generator_step(model)
+        epoch = step // steps_per_epoch
+        steps = min(steps_per_epoch - step % steps_per_epoch, total_steps - step)
+        if steps <= 0:
+            return
+        model.fit(streams.epoch(step, steps), initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps, **fit_args)
+        if model.stop_training:
+            return
+
+
 def _train(
     config: TrainConfig,
     run: RunDir,
@@ -210,132 +322,49 @@ def _train(
 ) -> Path:
     """``train`` once the chief holds the run folder's lock (other workers write nothing)."""
     chief = role.is_chief
-    keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
-    keras.utils.set_random_seed(config.seed)
-
-    replicas = strategy.num_replicas_in_sync
-    distribute.check_global_batch(config.batch_size, replicas)
-    distribute.check_steps_per_execution(config.steps_per_execution, replicas)
-    with strategy.scope():
-        model = build_model(config)
-
-    def stream(start_sample: int, num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
-        return data_lib.make_dataset(
-            config.dataset,
-            config.batch_size,
-            config.image_size,
-            config.seed,
-            n_critic=config.n_critic,
-            channels=config.channels,
-            crop=config.crop,
-            data_dir=config.data_dir,
-            cache=config.cache,
-            repeat=True,
-            start_sample=start_sample,
-            num_shards=num_shards,
-            shard_index=shard_index,
-        )
-
-    from_start = stream(0)  # loads (and checks, or prepares) the data before anything is written
+    model = _build(config, strategy)
+    streams = _Streams(config, strategy)
     spe, total_steps = plan_steps(config)  # after the data: a prepared dataset knows its size
-    config.steps_per_epoch = spe
-    checkpoint_every = config.checkpoint_every_steps or min(spe, 500)
-    backup = cbs.RunCheckpoint(run.backup_dir, checkpoint_every)
+    backup = cbs.RunCheckpoint(run.backup_dir, config.checkpoint_every_steps or min(spe, 500))
     if chief:
+        config.steps_per_epoch = spe
         config.save(run.config_path)
         if resuming and backup.path.is_file():
             model.load_weights(backup.path)
-            if cbs.generator_step(model) == 0 and int(model.g_optimizer.iterations.numpy()) > 0:
-                # A checkpoint written before the model counted its own iterations.
-                model.generator_iterations.assign(int(model.g_optimizer.iterations.numpy()))
     if role.count > 1:
-        # Every worker continues from the chief's state (fresh or loaded) and plan.
-        spe, total_steps = distribute.broadcast_ints(strategy, [spe, total_steps])
-        distribute.sync_from_first_replica(strategy, _all_variables(model))
-        config.steps_per_epoch = spe
-    total_epochs = math.ceil(total_steps / spe)
+        spe, total_steps = _share_chief_state(strategy, model, [spe, total_steps])
+    config.steps_per_epoch = spe
     step = cbs.generator_step(model)
-    if chief:
-        print(f"[keras_wgan] run folder: {run.path.resolve()}", flush=True)
-    else:
-        print(
-            f"[keras_wgan] {role.description}: the chief writes the run folder; this worker writes nothing", flush=True
-        )
-    if step:
-        print(f"[keras_wgan] resuming at generator step {step} of {total_steps}", flush=True)
+    _announce(run, role, step, total_steps)
     if step >= total_steps:
         print(f"[keras_wgan] nothing to do: the run already has {step} generator steps", flush=True)
         if chief:
             run.save_final(model)
         return run.path
 
-    # Checked at every checkpoint step too (the gcd divides the checkpoint interval), on every
+    # The state is checked at every checkpoint step too (the gcd divides the checkpoint interval), on every
     # worker alike, so the chief's checkpoint never meets a non-finite state the others did not stop on.
-    nonfinite = cbs.StopOnNonFinite(math.gcd(STATE_CHECK_EVERY, checkpoint_every))
-    if config.ema_decay is not None and chief:
-        # The average of the checkpointed step, named by the committed state (a fresh copy if none).
-        saved = backup.read_state()
-        load_from = backup.ema_path(step) if step and saved.get("step") == step and saved.get("ema") else None
-        if step and load_from is None:
-            print(f"[keras_wgan] no averaged generator for step {step} in the checkpoint; it restarts", flush=True)
-        backup.ema = cbs.GeneratorEMA(
-            config.ema_decay,
-            path=run.ema_generator_path,
-            load_from=load_from,
-            resume=load_from is not None,
-            # Only the chief averages: with several workers a stop must come from what all of them check.
-            stop_on_nonfinite=role.count == 1,
-        )
-    injected = [] if faults.nan_step() is None else [cbs.InjectNaN(faults.nan_step(), faults.nan_mode())]
-    callbacks = [*injected, nonfinite, cbs.StopAtStep(total_steps)]
+    guard = cbs.StopOnNonFinite(math.gcd(STATE_CHECK_EVERY, backup.every_n_steps))
+    if chief and config.ema_decay is not None:
+        backup.ema = _averaged_generator(config, run, backup, step, role)
+    callbacks: list[keras.callbacks.Callback] = []
+    if faults.nan_step() is not None:
+        callbacks.append(cbs.InjectNaN(faults.nan_step(), faults.nan_mode()))
+    callbacks += [guard, cbs.StopAtStep(total_steps)]
     if chief:
-        real_batch = next(iter(from_start.take(1))).numpy()
-        callbacks += artifact_callbacks(config, run, real_batch, spe, backup.ema)
-    callbacks.append(cbs.EpochSummary(total_epochs))
+        callbacks += artifact_callbacks(config, run, streams.first_batch(), spe, backup.ema)
+    callbacks.append(cbs.EpochSummary(math.ceil(total_steps / spe)))
     if chief:
         callbacks.append(backup)
-
-    def epoch_data(step: int, steps: int) -> tf.data.Dataset | tf.distribute.DistributedDataset:
-        """The next ``steps`` batches of the stream from generator step ``step``, one shard per replica."""
-
-        def make_shard(num_shards: int, shard_index: int) -> tf.data.Dataset:
-            start = step * config.batch_size * config.n_critic
-            source = from_start if start == 0 and num_shards == 1 else stream(start, num_shards, shard_index)
-            return source.take(steps).apply(tf.data.experimental.assert_cardinality(steps))
-
-        return distribute.distribute_stream(strategy, make_shard)
-
-    # One fit call per epoch, each on exactly the epoch's steps of the stream,
-    # positioned at the current generator step. With steps_per_execution = k,
-    # Keras runs whole executions of k steps; a finite epoch makes its last
-    # execution stop where the data ends, so an epoch is spe steps (not a multiple
-    # of k) and the run ends exactly at total_steps. shuffle=False: the stream is
-    # shuffled already (Keras warns otherwise).
+    # shuffle=False: the stream is shuffled already (Keras warns otherwise).
     fit_args = {"callbacks": callbacks, "verbose": config.verbose, "shuffle": False}
-    while True:
-        if _divergence(model, nonfinite, backup) is not None:
-            break
-        step = cbs.generator_step(model)
-        epoch = step // spe
-        steps = min(spe - step % spe, total_steps - step)
-        if steps <= 0:
-            break
-        model.fit(epoch_data(step, steps), initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps, **fit_args)
-        if model.stop_training:
-            break
-    failure = _divergence(model, nonfinite, backup) or cbs.state_divergence(model, "the final save")
-    if failure is not None:
-        committed = backup.committed_step if chief else None
-        kept = f"step {committed}" if committed is not None else "none was written"
-        where = (
-            f"the last good checkpoint ({kept}) is kept in {backup.backup_dir}"
-            if chief
-            else ("the last good checkpoint is kept in the chief's run folder")
-        )
-        raise TrainingDiverged(
-            f"training diverged: {failure.describe()}; {where}. Nothing after training ran (no final save, no "
-            "verdict). Lower the learning rate or change the variant."
-        )
+    try:
+        _fit_epochs(model, streams, spe, total_steps, fit_args, lambda: _divergence(model, guard, backup) is not None)
+    finally:
+        for callback in callbacks:
+            if isinstance(callback, cbs.GANTensorBoard):
+                callback.close()  # one event file for the whole run
+    _raise_if_diverged(model, guard, backup, chief)
     if chief:
         run.save_final(model)
         where = f"run folder: {run.path.resolve()}"
@@ -347,15 +376,33 @@ def _train(
     return run.path
 
 
-def _divergence(model: GAN, nonfinite: cbs.StopOnNonFinite, backup: cbs.RunCheckpoint) -> cbs.Divergence | None:
+def _divergence(model: GAN, guard: cbs.StopOnNonFinite, backup: cbs.RunCheckpoint) -> cbs.Divergence | None:
     """The first divergence any of the run's watchers found (losses, state check, checkpoint, average)."""
-    found = [d for d in (nonfinite.failure, backup.failure) if d is not None]
+    found = [d for d in (guard.failure, backup.failure) if d is not None]
     ema = backup.ema
     if ema is not None and ema.skipped_steps:
         named = cbs.state_divergence(model, "the averaged generator")
         what = named.what if named is not None else "the generator's weights"
         found.append(cbs.Divergence(ema.skipped_steps[0], what, None, "the averaged generator"))
     return min(found, key=lambda d: d.step) if found else None
+
+
+def _raise_if_diverged(model: GAN, guard: cbs.StopOnNonFinite, backup: cbs.RunCheckpoint, chief: bool) -> None:
+    """``TrainingDiverged`` naming the step, what became non-finite and the checkpoint kept; nothing
+    after training (final save, verdict) runs then."""
+    failure = _divergence(model, guard, backup) or cbs.state_divergence(model, "the final save")
+    if failure is None:
+        return
+    if chief:
+        committed = backup.committed_step
+        kept = f"step {committed}" if committed is not None else "none was written"
+        where = f"the last good checkpoint ({kept}) is kept in {backup.backup_dir}"
+    else:
+        where = "the last good checkpoint is kept in the chief's run folder"
+    raise TrainingDiverged(
+        f"training diverged: {failure.describe()}; {where}. Nothing after training ran (no final save, no "
+        "verdict). Lower the learning rate or change the variant."
+    )
 
 
 def _print_toy_verdict(config: TrainConfig, model: GAN, ema: cbs.GeneratorEMA | None) -> None:

@@ -22,7 +22,7 @@ import keras
 from keras_wgan.models import DCGAN, GAN, RSGAN, WGAN, WGANGP, RaGAN
 from keras_wgan.paper_defaults import OPTIMIZERS, PaperDefaults
 
-__all__ = ["OPTIMIZERS", "Variant", "for_model", "get", "names"]
+__all__ = ["OPTIMIZERS", "Variant", "get", "names"]
 
 
 @dataclass(frozen=True)
@@ -122,19 +122,3 @@ def get(name: str) -> Variant:
         return _REGISTRY[name]
     except (KeyError, TypeError):
         raise ValueError(f"Unknown variant {name!r}. Choose one of: {', '.join(_REGISTRY)}.") from None
-
-
-def for_model(model_class: type) -> Variant:
-    """The variant whose model class is ``model_class`` or its closest registered base.
-
-    Args:
-        model_class: a ``GAN`` subclass.
-
-    Returns:
-        The matching ``Variant``.
-    """
-    for cls in model_class.__mro__:
-        for variant in _REGISTRY.values():
-            if variant.model_class is cls:
-                return variant
-    raise ValueError(f"No registered variant for {model_class.__name__}.")

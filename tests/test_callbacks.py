@@ -266,6 +266,34 @@ def test_tensorboard_scalars_and_images(tmp_path):
     assert list((tmp_path / "logs" / "train").glob("events.out.tfevents.*"))  # Keras' own callback side by side
 
 
+def test_tensorboard_one_file_across_fits_and_the_critic_landscape_of_2d_data(tmp_path, tiny_mlp_pair):
+    # train.py trains one fit call per epoch; the run's events go to one file, and a 2D run shows its
+    # critic landscape in the Images tab as an image run shows its grids.
+    model = keras_wgan.WGANGP(*tiny_mlp_pair(), n_critic=2, seed=0)
+    model.compile()
+    points = data.make_dataset("8gaussians", batch_size=16, n_critic=2)
+    landscape = cbs.CriticLandscape(np.random.default_rng(0).normal(size=(64, 2)), tmp_path / "plots", 100)
+    tb = cbs.GANTensorBoard(tmp_path / "logs", image_fn=landscape.render, keep_open=True)
+    for epoch in range(3):
+        model.fit(
+            points, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=2, verbose=0, callbacks=[landscape, tb]
+        )
+    tb.close()
+    files = list((tmp_path / "logs" / "gan").glob("events.out.tfevents.*"))
+    assert len(files) == 1
+    pictures = []
+    for event in tf.compat.v1.train.summary_iterator(str(files[0])):
+        pictures += [(v.tag, event.step) for v in event.summary.value if v.tag == "critic_landscape"]
+    assert pictures == [("critic_landscape", 2), ("critic_landscape", 4), ("critic_landscape", 6)]
+    rgb = landscape.render()
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[-1] == 3 and rgb.std() > 0
+    # Without keep_open each fit writes its own file, as Keras' TensorBoard callback does.
+    tb2 = cbs.GANTensorBoard(tmp_path / "logs2")
+    for epoch in range(2):
+        model.fit(points, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=1, verbose=0, callbacks=[tb2])
+    assert len(list((tmp_path / "logs2" / "gan").glob("events.out.tfevents.*"))) == 2
+
+
 @pytest.mark.parametrize(
     "make",
     [

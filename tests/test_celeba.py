@@ -1,6 +1,6 @@
 """CelebA as users get it: the five official files, tensorflow-datasets' real builder, errors, the CLI.
 
-Everything runs offline on synthetic download files (keras_wgan.synthetic_celeba)
+Everything runs offline on synthetic download files (keras_wgan.data.synthetic_celeba)
 with the official names and formats; only tfds' checksum comparison is switched
 off (synthetic files cannot match the official checksums), and not in the tests
 that check that comparison's error.
@@ -20,7 +20,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_wgan import celeba, data, synthetic_celeba
+from keras_wgan import data
+from keras_wgan.data import celeba_prepare as celeba
+from keras_wgan.data import synthetic_celeba
 from keras_wgan.errors import DatasetError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,7 +196,7 @@ def _bypass_then_run(script, args):
     """Runs a CLI script in a fresh process with only tfds' checksum comparison switched off."""
     code = (
         "import runpy, sys\n"
-        "from keras_wgan.synthetic_celeba import accept_synthetic_checksums\n"
+        "from keras_wgan.data.synthetic_celeba import accept_synthetic_checksums\n"
         f"sys.argv = [{str(script)!r}, *{list(args)!r}]\n"
         "with accept_synthetic_checksums():\n"
         f"    runpy.run_path({str(script)!r}, run_name='__main__')\n"

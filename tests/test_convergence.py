@@ -4,7 +4,8 @@ import keras
 import pytest
 
 import keras_wgan
-from keras_wgan import data, datasets, evaluation, networks
+from keras_wgan import data, evaluation, networks
+from keras_wgan.data import registry
 
 
 @pytest.mark.slow
@@ -19,7 +20,7 @@ def test_wgan_gp_moves_most_samples_onto_the_25_modes():
     )
     model.compile(g_optimizer=keras.optimizers.Adam(1e-3, 0.5, 0.9), d_optimizer=keras.optimizers.Adam(1e-3, 0.5, 0.9))
     ds = data.make_dataset("25gaussians", batch_size=256, n_critic=5, seed=0)
-    toy = datasets.get("25gaussians").toy
+    toy = registry.get("25gaussians").toy
     centres, std = toy.centres, toy.std
     before = evaluation.mixture_metrics(model.generate(2500, seed=1), centres, std)
     model.fit(ds, epochs=1, steps_per_epoch=STEPS, verbose=0)

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_wgan import data, datasets
+from keras_wgan import data
+from keras_wgan.data import registry
 
 
 def first_batches(ds, n=2):
@@ -20,7 +21,7 @@ def first_batches(ds, n=2):
 def test_gaussian_mixtures_match_their_definition(name):
     x = next(iter(data.make_dataset(name, batch_size=20000, seed=1))).numpy()
     assert x.shape == (20000, 2) and x.dtype == np.float32
-    toy = datasets.get(name).toy
+    toy = registry.get(name).toy
     centres = toy.centres
     if name == "8gaussians":  # radius 2 / 1.414
         np.testing.assert_allclose(np.linalg.norm(centres, axis=1), 2 / 1.414, rtol=1e-6)
@@ -191,7 +192,7 @@ def test_empty_folder_and_bad_arguments(tmp_path):
 # ---------------------------------------------------------------- celeb_a
 # The tfds path itself (the real builder on synthetic files) is tested in test_celeba.py.
 def test_celeba_crop_default_is_documented():
-    assert datasets.CELEBA_CROP == 140 and datasets.get("celeb_a").crop == 140
+    assert registry.CELEBA_CROP == 140 and registry.get("celeb_a").crop == 140
     img = tf.constant(np.arange(218 * 178 * 3, dtype=np.float32).reshape(218, 178, 3) % 255, tf.uint8)
     out = data.preprocess_image(img, 64, 3, 140)
     assert out.shape == (64, 64, 3)

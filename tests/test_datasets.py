@@ -3,21 +3,22 @@
 import numpy as np
 import pytest
 
-from keras_wgan import data, datasets
+from keras_wgan import data
 from keras_wgan.config import ConfigError, TrainConfig
+from keras_wgan.data import registry
 
 
 def test_digits_spec_matches_the_bundled_digits():
-    spec = datasets.get("digits")
+    spec = registry.get("digits")
     images, _ = data.digits_images(spec.image_size, spec.channels)
     assert images.shape == (spec.num_examples, 32, 32, 1)
     assert data.dataset_size("digits") == 1797 == spec.eval_samples
 
 
-@pytest.mark.parametrize("name", datasets.TOY_DATASETS)
+@pytest.mark.parametrize("name", registry.TOY_DATASETS)
 def test_toy_specs(name):
-    spec = datasets.get(name)
-    assert spec.is_toy and datasets.is_toy(name) and data.dataset_size(name) is None
+    spec = registry.get(name)
+    assert spec.is_toy and registry.is_toy(name) and data.dataset_size(name) is None
     assert spec.metrics == spec.applicable_metrics == ("toy", "prdc") and spec.features == "points"
     points = next(iter(data.make_dataset(name, spec.batch_size, seed=0))).numpy()
     assert points.shape == (256, 2)
@@ -27,18 +28,18 @@ def test_toy_specs(name):
 
 
 def test_folder_names_and_errors():
-    assert datasets.get("folder:/data/x").kind == "folder" and datasets.folder_path("folder:/data/x") == "/data/x"
-    assert datasets.folder_path("digits") is None
-    with pytest.raises(datasets.DatasetError, match="needs a path"):
-        datasets.get("folder:")
+    assert registry.get("folder:/data/x").kind == "folder" and registry.folder_path("folder:/data/x") == "/data/x"
+    assert registry.folder_path("digits") is None
+    with pytest.raises(registry.DatasetError, match="needs a path"):
+        registry.get("folder:")
     for bad in ("folder", "mnist"):
-        with pytest.raises(datasets.DatasetError, match=f"unknown dataset '{bad}'; choose celeb_a, folder:PATH"):
-            datasets.get(bad)
+        with pytest.raises(registry.DatasetError, match=f"unknown dataset '{bad}'; choose celeb_a, folder:PATH"):
+            registry.get(bad)
 
 
 def test_the_config_takes_its_defaults_from_the_spec():
     for name in ("digits", "25gaussians", "celeb_a"):
-        spec = datasets.get(name)
+        spec = registry.get(name)
         c = TrainConfig(dataset=name).resolve()
         assert (c.image_size, c.channels, c.batch_size, c.latent_dim, c.width) == (
             spec.image_size,

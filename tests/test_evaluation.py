@@ -6,8 +6,9 @@ import tensorflow as tf
 from helpers import write_test_graph
 from scipy import linalg
 
-from keras_wgan import data, datasets
+from keras_wgan import data
 from keras_wgan import evaluation as ev
+from keras_wgan.data import registry
 from keras_wgan.evaluation.metrics import _blur
 
 
@@ -109,7 +110,7 @@ def test_laplacian_pyramid_reconstructs_the_image():
 
 def test_mixture_metrics_on_true_and_collapsed_samples():
     true = next(iter(data.make_dataset("25gaussians", 2500, seed=0))).numpy()
-    toy = datasets.get("25gaussians").toy
+    toy = registry.get("25gaussians").toy
     centres, std = toy.centres, toy.std
     m = ev.mixture_metrics(true, centres, std)
     assert m["modes"] == 25 and m["high_quality"] == pytest.approx(0.989, abs=0.01)  # chi2(2) mass within 3 sigma

@@ -11,21 +11,13 @@ import keras
 import numpy as np
 
 from keras_wgan.io_utils import atomic_write_bytes
-from keras_wgan.pictures import new_figure, save_figure
+from keras_wgan.pictures import new_figure, save_figure, smooth_curve
 from keras_wgan.schedule import StepTrigger, check_every, generator_step
 
 
 def _scalars(logs: dict | None) -> dict[str, float]:
     """The logged values with one number each (multi-worker logs are 1-element vectors)."""
     return {k: float(np.ravel(v)[0]) for k, v in (logs or {}).items() if np.size(v) == 1}
-
-
-def _smoothed(values: np.ndarray, smoothing: float) -> np.ndarray:
-    out, acc = [], None
-    for value in values:
-        acc = value if acc is None or not np.isfinite(acc) else smoothing * acc + (1 - smoothing) * value
-        out.append(acc)
-    return np.asarray(out, dtype=float)
 
 
 class LossCurves(keras.callbacks.Callback):
@@ -38,7 +30,9 @@ class LossCurves(keras.callbacks.Callback):
     drawn from the step rows when there are any (from the epoch rows
     otherwise): the critic loss ``d_loss`` and the generator loss ``g_loss``,
     and the critic's Wasserstein estimate ``w_dist`` with ``gp`` where present;
-    each as a faint raw line and an exponential moving average. The files are
+    each as a faint raw line and a zero-phase smoothing of it
+    (``keras_wgan.pictures.smooth_curve``: centred, so the smoothed line runs
+    through the raw one instead of lagging behind it). The files are
     rewritten atomically, so they can be read while the run is in progress.
     Rows are keyed by epoch and by step: a resumed run replaces the rows from
     its first epoch (step) on and keeps the earlier ones.
@@ -46,7 +40,7 @@ class LossCurves(keras.callbacks.Callback):
     Args:
         csv_path: the per-epoch CSV (e.g. ``runs/NAME/history.csv``).
         plot_path: the PNG file (e.g. ``runs/NAME/plots/losses.png``); None: no plot.
-        smoothing: EMA factor in [0, 1) of the smoothed lines.
+        smoothing: the smoothing window as a fraction of the points drawn, in [0, 1) (0: none).
         every_n_steps: interval of the step rows in generator steps (None: none).
         steps_csv_path: their CSV (default: ``history_steps.csv`` beside ``csv_path``).
 
@@ -59,7 +53,7 @@ class LossCurves(keras.callbacks.Callback):
         self,
         csv_path: str | os.PathLike,
         plot_path: str | os.PathLike | None = None,
-        smoothing: float = 0.6,
+        smoothing: float = 0.1,
         every_n_steps: int | None = None,
         steps_csv_path: str | os.PathLike | None = None,
     ):
@@ -144,7 +138,6 @@ class LossCurves(keras.callbacks.Callback):
 
         fig, (ax1, ax2) = new_figure(11, 4, ncols=2)
         marker = "o" if len(xs) <= 30 else None
-        smoothing = self.smoothing if not by_step else max(self.smoothing, 1.0 - 10.0 / max(len(xs), 10))
         for ax in (ax1, ax2):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("generator step" if by_step else "epoch")
@@ -154,18 +147,22 @@ class LossCurves(keras.callbacks.Callback):
             ("g_loss", "generator (g_loss)", "tab:blue"),
         ):
             ax1.plot(xs, series[key], color=color, alpha=0.3)
-            ax1.plot(xs, _smoothed(series[key], smoothing), color=color, label=label, marker=marker)
+            ax1.plot(xs, smooth_curve(series[key], self.smoothing), color=color, label=label, marker=marker)
         ax1.set_title("Losses" + (" (faint: every point; solid: smoothed)" if by_step else ""))
         ax1.legend()
         ax2.plot(xs, series["w_dist"], color="tab:green", alpha=0.35, label="w_dist")
         ax2.plot(
-            xs, _smoothed(series["w_dist"], smoothing), color="tab:green", label="w_dist (smoothed)", marker=marker
+            xs,
+            smooth_curve(series["w_dist"], self.smoothing),
+            color="tab:green",
+            label="w_dist (smoothed)",
+            marker=marker,
         )
         ax2.set_title("Critic's Wasserstein estimate")
         if np.isfinite(series["gp"]).any():
             ax3 = ax2.twinx()
             ax3.plot(xs, series["gp"], color="tab:purple", alpha=0.3)
-            ax3.plot(xs, _smoothed(series["gp"], smoothing), color="tab:purple", label="gp (right axis)")
+            ax3.plot(xs, smooth_curve(series["gp"], self.smoothing), color="tab:purple", label="gp (right axis)")
             ax3.set_ylabel("gp")
             ax3.legend(loc="lower right")
         ax2.legend(loc="upper right")

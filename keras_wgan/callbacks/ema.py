@@ -11,9 +11,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_wgan import backend_ops
+from keras_wgan import backend
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.networks import sublayers
 from keras_wgan.schedule import generator_step
@@ -41,7 +40,9 @@ def recompute_batch_norm_statistics(
         The number of batch-norm layers updated (0 leaves the model untouched).
 
     Example:
-    >>> recompute_batch_norm_statistics(ema_generator)  # before sampling from it
+    >>> from keras_wgan.networks import build_generator
+    >>> recompute_batch_norm_statistics(build_generator(8, 32, 1, width=4))  # its 3 batch-norm layers
+    3
     """
     layers = [layer for layer in sublayers(generator) if isinstance(layer, keras.layers.BatchNormalization)]
     if not layers:
@@ -166,9 +167,8 @@ class GeneratorEMA(keras.callbacks.Callback):
                     ema_w.assign(keras.ops.cast(w, ema_w.dtype))
             return ok
 
-        if not backend_ops.is_jax():  # one graph each on TensorFlow; eager ops on JAX
-            average, copy = tf.function(average), tf.function(copy)
-        self._average, self._copy = average, copy
+        # One graph each on TensorFlow; eager ops on JAX.
+        self._average, self._copy = backend.graph_function(average), backend.graph_function(copy)
 
     def current_decay(self, step: int) -> float:
         """The decay applied after generator step ``step`` (0 up to ``start_step``: a plain copy)."""

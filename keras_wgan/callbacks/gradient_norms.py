@@ -10,9 +10,9 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_wgan import backend_ops
+from keras_wgan import backend
+from keras_wgan.backend import Tensor
 from keras_wgan.io_utils import atomic_write_bytes
 from keras_wgan.networks import sublayers
 from keras_wgan.pictures import colors, new_figure, save_figure
@@ -39,7 +39,7 @@ def make_gradient_norm_fn(model: keras.Model):
     def norms(real, z):
         fake = model.generator(z, training=False)
         real = keras.ops.cast(real, "float32")
-        grads = backend_ops.gradients(lambda: model.critic_objective(real, fake, training=True)["d_loss"], variables)
+        grads = backend.gradients(lambda: model.critic_objective(real, fake, training=True)["d_loss"], variables)
         out, i = [], 0
         for n in sizes:
             squares = [
@@ -49,12 +49,11 @@ def make_gradient_norm_fn(model: keras.Model):
             i += n
         return keras.ops.stack(out)
 
-    if not backend_ops.is_jax():
-        norms = tf.function(norms, reduce_retracing=True)  # one graph; on JAX jax.grad runs eagerly
+    norms = backend.graph_function(norms, reduce_retracing=True)  # one graph on TensorFlow
     return norms
 
 
-def critic_layer_gradient_norms(model: keras.Model, real: tf.Tensor, z: tf.Tensor, fn=None) -> dict[str, float]:
+def critic_layer_gradient_norms(model: keras.Model, real: Tensor, z: Tensor, fn=None) -> dict[str, float]:
     """L2 norm of the critic objective's gradient for each critic layer (all its weights together).
 
     The objective is the model's own ``critic_objective`` (loss plus weighted

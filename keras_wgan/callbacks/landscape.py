@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_wgan.pictures import new_figure, read_png, save_figure, write_gif
+from keras_wgan.pictures import figure_to_array, new_figure, read_png, write_gif, write_png
 from keras_wgan.schedule import StepTrigger, check_every, generator_step
 
 
@@ -73,23 +73,28 @@ class CriticLandscape(keras.callbacks.Callback):
                 f"CriticLandscape needs a generator of 2D points; this one outputs {shape}. Use SampleGrid for images."
             )
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._z = (
-            np.random.default_rng(self.seed).standard_normal((self.n_fake, self.model.latent_dim)).astype(np.float32)
-        )
+        self._z = self._latents()
         self._trigger.reset(generator_step(self.model))
         if generator_step(self.model) == 0:
             self.draw()
 
+    def _latents(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        return rng.standard_normal((self.n_fake, self.model.latent_dim)).astype(np.float32)
+
     def frame_path(self, step: int) -> Path:
         return self.out_dir / f"critic_{step:08d}.png"
 
-    def draw(self) -> Path:
-        """Draws the landscape at the current step; returns the PNG path."""
+    def render(self) -> np.ndarray:
+        """The landscape at the current step as a uint8 RGB image (what ``draw`` writes;
+        ``GANTensorBoard(image_fn=landscape.render)`` logs it)."""
         step = generator_step(self.model)
         x0, x1, y0, y1 = self.extent
         xs, ys = np.linspace(x0, x1, self.resolution), np.linspace(y0, y1, self.resolution)
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
         values = np.asarray(self.model.critic(grid, training=False)).reshape(self.resolution, self.resolution)
+        if self._z is None:
+            self._z = self._latents()
         fake = self.model.generate(self._z)
         fig, ax = new_figure(5.5, 5)
         contour = ax.contourf(xs, ys, values, levels=20, cmap="coolwarm")
@@ -101,8 +106,12 @@ class CriticLandscape(keras.callbacks.Callback):
         ax.set_title(f"critic landscape, generator step {step}")
         ax.legend(loc="upper right", fontsize="small")
         fig.tight_layout()
-        path = self.frame_path(step)
-        save_figure(fig, path)
+        return figure_to_array(fig)
+
+    def draw(self) -> Path:
+        """Draws the landscape at the current step; returns the PNG path."""
+        path = self.frame_path(generator_step(self.model))
+        write_png(self.render(), path)
         if self.make_gif:
             write_gif(
                 [read_png(p)[..., :3] for p in sorted(self.out_dir.glob("critic_*.png"))],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -45,7 +46,7 @@ def drop_events_after(log_dir: str | os.PathLike, step: int) -> int:
 
 
 class GANTensorBoard(keras.callbacks.Callback):
-    """TensorBoard summaries for a GAN: scalars, fixed-noise sample grids, weight histograms.
+    """TensorBoard summaries for a GAN: scalars, pictures (sample grids or critic landscapes), histograms.
 
     Writes to ``log_dir/gan`` so it can run side by side with
     ``keras.callbacks.TensorBoard(log_dir)`` (which uses ``train/`` and
@@ -57,11 +58,20 @@ class GANTensorBoard(keras.callbacks.Callback):
         log_dir: the run's TensorBoard folder (e.g. ``runs/NAME/logs``).
         every_n_steps: also write the running scalars every N steps (None:
             epoch ends only).
-        image_every_n_epochs: sample grid every N epochs (None: never);
-            image generators only.
+        image_every_n_epochs: a picture every N epochs (None: never): the
+            fixed-noise sample grid of an image generator, or what ``image_fn``
+            draws.
         rows: the grid is ``rows x rows``.
         histograms: write critic weight histograms at epoch ends.
         seed: seed of the fixed latents of the grid.
+        image_fn: draws the picture instead of the sample grid: a function of no
+            arguments returning a uint8 RGB image, logged under ``image_tag``
+            (``CriticLandscape.render`` for 2D data).
+        image_tag: the tag of ``image_fn``'s pictures.
+        keep_open: keep one event file open across ``fit`` calls (call ``close()``
+            after the last), so that a run trained in several calls has one
+            file; by default the file is closed at the end of each ``fit``, as
+            Keras' own ``TensorBoard`` callback does.
     """
 
     def __init__(
@@ -72,6 +82,9 @@ class GANTensorBoard(keras.callbacks.Callback):
         rows: int = 8,
         histograms: bool = False,
         seed: int = 0,
+        image_fn: Callable[[], np.ndarray] | None = None,
+        image_tag: str = "critic_landscape",
+        keep_open: bool = False,
     ):
         super().__init__()
         self.log_dir = Path(log_dir) / "gan"
@@ -81,16 +94,20 @@ class GANTensorBoard(keras.callbacks.Callback):
         self.rows = check_every("rows", rows, allow_none=False)
         self.histograms = histograms
         self.seed = seed
+        self.image_fn = image_fn
+        self.image_tag = image_tag
+        self.keep_open = keep_open
         self._writer = None
         self._latent = None
 
     def on_train_begin(self, logs=None):
         step = generator_step(self.model)
         self._trigger.reset(step)
-        # A resumed run logs again what a killed one logged after its checkpoint (or, killed
-        # before its first checkpoint, after step 0).
-        drop_events_after(self.log_dir, step)
-        self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        if self._writer is None:
+            # A resumed run logs again what a killed one logged after its checkpoint (or, killed
+            # before its first checkpoint, after step 0).
+            drop_events_after(self.log_dir, step)
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
         self._latent = (
             np.random.default_rng(self.seed)
             .standard_normal((self.rows * self.rows, self.model.latent_dim))
@@ -112,10 +129,12 @@ class GANTensorBoard(keras.callbacks.Callback):
         self._scalars(logs, "epoch_")
         step = generator_step(self.model)
         with self._writer.as_default(step=step):
-            is_image = len(self.model.generator.output_shape) == 4
-            if is_image and self.image_every_n_epochs and (epoch + 1) % self.image_every_n_epochs == 0:
-                grid = image_grid(self.model.generate(self._latent), self.rows, self.rows)
-                tf.summary.image("samples", grid[None], step=step)
+            if self.image_every_n_epochs and (epoch + 1) % self.image_every_n_epochs == 0:
+                if self.image_fn is not None:
+                    tf.summary.image(self.image_tag, self.image_fn()[None], step=step)
+                elif len(self.model.generator.output_shape) == 4:
+                    grid = image_grid(self.model.generate(self._latent), self.rows, self.rows)
+                    tf.summary.image("samples", grid[None], step=step)
             if self.histograms:
                 for v in self.model.critic.trainable_variables:
                     tf.summary.histogram(f"critic/{v.path}", v, step=step)
@@ -123,4 +142,12 @@ class GANTensorBoard(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
+            self._writer.flush()
+            if not self.keep_open:
+                self.close()
+
+    def close(self) -> None:
+        """Closes the event file (a later ``fit`` opens a new one)."""
+        if self._writer is not None:
             self._writer.close()
+            self._writer = None

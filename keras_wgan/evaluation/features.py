@@ -101,6 +101,11 @@ class InceptionFeatures:
         self._model = keras.Model(net.input, [pool, net.output])
         self.identity = "keras-inception-v3:" + ("random" if weights is None else str(weights))
 
+    @property
+    def network(self):
+        """The Keras network from 299x299 images to ``[pool features, logits]`` (None for a SavedModel)."""
+        return getattr(self, "_model", None)
+
     @tf.function(reduce_retracing=True)
     def _forward(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         # One compiled graph for resize + network + softmax (eager calls of a network

@@ -157,7 +157,7 @@ class InceptionGraph:
 
     Example:
     >>> net = InceptionGraph(inception_graph_path())  # doctest: +SKIP
-    >>> pool, probs = net(images_in_minus_one_to_one)  # (n, 2048), (n, 1008)
+    >>> pool, probs = net(images_in_minus_one_to_one)  # (n, 2048), (n, 1008)  # doctest: +SKIP
     """
 
     def __init__(self, path: str | os.PathLike):

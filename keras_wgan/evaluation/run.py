@@ -8,7 +8,7 @@ images in pixel space, a memorization check).
 Each metric is an entry of ``METRICS``: a function of an ``Evaluation`` (the
 run, its generated and real samples, the options) that returns its numbers.
 Which metrics apply to a dataset, and which are measured by default, is the
-dataset registry's (``keras_wgan.datasets``).
+dataset registry's (``keras_wgan.data.registry``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_wgan import data as data_lib
-from keras_wgan import datasets
-from keras_wgan.backend_ops import finite_flags_fn
+from keras_wgan.backend import finite_flags_fn
 from keras_wgan.config import TrainConfig
+from keras_wgan.data import registry
 from keras_wgan.errors import ConfigError, NonFiniteModel
 from keras_wgan.evaluation import features
 from keras_wgan.evaluation import metrics as formulas
@@ -58,9 +57,9 @@ def default_metrics(config: TrainConfig) -> list[str]:
 
 def check_metrics(names: list[str], config: TrainConfig) -> None:
     """Raises ConfigError for unknown metrics or metrics that do not apply to the run's data."""
-    unknown = [m for m in names if m not in datasets.ALL_METRICS]
+    unknown = [m for m in names if m not in registry.ALL_METRICS]
     if unknown:
-        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(datasets.ALL_METRICS)}")
+        raise ConfigError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(registry.ALL_METRICS)}")
     spec = config.dataset_spec
     if spec.is_toy and any(m not in spec.applicable_metrics for m in names):
         allowed = " and ".join(f"'{m}'" for m in spec.applicable_metrics)
@@ -234,16 +233,7 @@ def toy_verdict(
 
 def _real_samples(config: TrainConfig, n: int, seed: int) -> np.ndarray:
     batch = 500 if config.is_toy else 100
-    ds = data_lib.make_dataset(
-        config.dataset,
-        batch,
-        config.image_size,
-        seed,
-        channels=config.channels,
-        crop=config.crop,
-        data_dir=config.data_dir,
-        repeat=True,
-    )
+    ds = config.make_dataset(batch_size=batch, seed=seed, n_critic=1, cache=False, repeat=True)
     out = np.concatenate([b.numpy() for b in ds.take(-(-n // batch))])
     return out[:n]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from keras_wgan import losses
 from keras_wgan import paper_defaults as papers
+from keras_wgan.backend import Tensor
 from keras_wgan.models.gan import GAN
 
 
@@ -24,8 +24,8 @@ class DCGAN(GAN):
 
     paper_defaults = papers.DCGAN
 
-    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+    def critic_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return losses.nonsaturating_critic_loss(real_out, fake_out)
 
-    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+    def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.nonsaturating_generator_loss(fake_out)

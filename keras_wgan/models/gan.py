@@ -26,6 +26,11 @@ Metrics (``keras.metrics.Mean``, averaged over all critic updates of the
 epoch): ``d_loss`` (the full critic objective, penalty included), ``g_loss``,
 ``w_dist`` (``E[C(real)] - E[C(fake)]``, the critic's Wasserstein estimate)
 and whatever a subclass adds (``gp`` for WGAN-GP).
+
+The step itself is the backend's (``keras_wgan.models.trainer``: a
+``tf.GradientTape`` step on TensorFlow, a stateless ``jax.grad`` step on JAX),
+chosen once at import; this module holds what both steps run and nothing that
+depends on the backend.
 """
 
 from __future__ import annotations
@@ -37,18 +42,17 @@ from typing import Any, ClassVar
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_wgan import backend_ops, distribute, losses
+from keras_wgan import backend, losses
+from keras_wgan.backend import Tensor
+from keras_wgan.errors import positive_int
+from keras_wgan.models.trainer import Trainer
 from keras_wgan.paper_defaults import PaperDefaults
 
-#: The counter's dtype: int64 on TensorFlow; JAX without x64 mode has no int64.
-_COUNTER_DTYPE = "int32" if backend_ops.is_jax() else "int64"
 
-
-def batch_size_of(x: tf.Tensor) -> int | tf.Tensor:
+def batch_size_of(x: Tensor) -> int | Tensor:
     """The batch size of ``x``: a Python int when static (keeps graph shapes static), else a tensor."""
-    return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+    return x.shape[0] if x.shape[0] is not None else keras.ops.shape(x)[0]
 
 
 def _check_model(name: str, value: Any) -> keras.Model:
@@ -65,7 +69,7 @@ def _wrap_for_loss_scaling(optimizer: keras.optimizers.Optimizer) -> keras.optim
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
-class GAN(keras.Model):
+class GAN(Trainer, keras.Model):
     """Base class of the GAN family: a generator, a critic and one training step.
 
     Subclasses implement the variants (``DCGAN``, ``RSGAN``, ``RaGAN``,
@@ -123,14 +127,12 @@ class GAN(keras.Model):
             if inferred is None:
                 raise ValueError("Could not infer `latent_dim` from the generator; pass latent_dim=...")
             latent_dim = inferred
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+        positive_int("latent_dim", latent_dim)
         if inferred is not None and inferred != latent_dim:
             raise ValueError(
                 f"`latent_dim` does not match the generator's input size {inferred}. Received: latent_dim={latent_dim}"
             )
-        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
-            raise ValueError(f"`n_critic` must be a positive integer. Received: n_critic={n_critic!r}")
+        positive_int("n_critic", n_critic)
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.seed = seed
@@ -143,7 +145,7 @@ class GAN(keras.Model):
         # Generator iterations done: counted here, not by the optimizers, because a
         # LossScaleOptimizer skips non-finite steps without counting them.
         self.generator_iterations = keras.Variable(
-            0, dtype=_COUNTER_DTYPE, trainable=False, name="generator_iterations", aggregation="only_first_replica"
+            0, dtype=self.counter_dtype, trainable=False, name="generator_iterations", aggregation="only_first_replica"
         )
         self._warned_partial = False
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -170,22 +172,22 @@ class GAN(keras.Model):
         return self.critic
 
     # ------------------------------------------------------------------ hooks
-    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+    def critic_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         """The loss the critic minimises, from its outputs on real and fake data."""
         raise NotImplementedError(f"{type(self).__name__} must implement critic_loss")
 
-    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+    def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         """The loss the generator minimises (``real_out`` is None unless needed)."""
         raise NotImplementedError(f"{type(self).__name__} must implement generator_loss")
 
-    def penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor:
+    def penalty(self, real: Tensor, fake: Tensor, training: bool = True) -> Tensor:
         """The unweighted critic regulariser (reported as ``gp``); used when ``penalty_weight`` is set.
 
         ``training`` is the mode of the critic's layers, the same as for the loss.
         """
         raise NotImplementedError(f"{type(self).__name__} defines no penalty")
 
-    def critic_objective(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> dict[str, tf.Tensor]:
+    def critic_objective(self, real: Tensor, fake: Tensor, training: bool = True) -> dict[str, Tensor]:
         """Evaluates the critic's objective on a real and a fake batch, without side effects.
 
         Args:
@@ -209,6 +211,22 @@ class GAN(keras.Model):
             terms["gp"] = value
             terms["d_loss"] = terms["d_loss"] + self.penalty_weight * value
         return terms
+
+    def generator_objective(self, fake: Tensor, real: Tensor, training: bool = True) -> Tensor:
+        """The generator's loss on a generated batch, differentiable with respect to ``fake``.
+
+        Args:
+            fake: the generator's output (computed under the caller's tape or ``jax.grad``).
+            real: a real batch of the same size (read only by losses that need it,
+                ``uses_real_in_generator_loss``).
+            training: mode of the critic's layers.
+
+        Returns:
+            The scalar ``generator_loss``.
+        """
+        fake_out = self.critic(fake, training=training)
+        real_out = self.critic(real, training=training) if self.uses_real_in_generator_loss else None
+        return self.generator_loss(real_out, fake_out)
 
     # -------------------------------------------------------------- compile
     def compile(
@@ -245,19 +263,12 @@ class GAN(keras.Model):
                 raise ValueError(f"{type(self).__name__} has no paper defaults; pass g_optimizer and d_optimizer.")
             g_optimizer = g_optimizer if g_optimizer is not None else self.paper_defaults.make_optimizer()
             d_optimizer = d_optimizer if d_optimizer is not None else self.paper_defaults.make_optimizer()
-        backend_ops.check_backend()
-        backend_ops.check_mixed_precision(keras.config.dtype_policy().name)
+        backend.check_backend()
+        backend.check_mixed_precision(keras.config.dtype_policy().name)
         g_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(g_optimizer))
         d_optimizer = _wrap_for_loss_scaling(keras.optimizers.get(d_optimizer))
         if g_optimizer is d_optimizer:
             raise ValueError("`g_optimizer` and `d_optimizer` must be two different optimizer instances.")
-        if not backend_ops.is_jax():
-            # A ValueError (ConfigError) for a combination Keras cannot run under a strategy.
-            distribute.check_steps_per_execution(
-                int(kwargs.get("steps_per_execution") or 1),
-                tf.distribute.get_strategy().num_replicas_in_sync,
-                "steps_per_execution",
-            )
         kwargs.setdefault("auto_scale_loss", False)
         # The generator's optimizer is also `model.optimizer`, so Keras' step
         # counters (TensorBoard, BackupAndRestore) count generator iterations.
@@ -266,11 +277,7 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.critic.trainable_variables)
-        if backend_ops.is_jax():
-            from keras_wgan.models.jax_step import OptimizerPair
-
-            # Keras' JAX trainer carries `model.optimizer.variables` through the jitted step: both optimizers'.
-            self.optimizer = OptimizerPair(self.g_optimizer, self.d_optimizer)
+        self._finish_compile(int(kwargs.get("steps_per_execution") or 1))
         self._gan_compile_kwargs = {k: v for k, v in kwargs.items() if k in ("jit_compile", "steps_per_execution")}
 
     def get_compile_config(self) -> dict:
@@ -295,7 +302,7 @@ class GAN(keras.Model):
         return {"rng_train": self.seed_generator.state, "rng_sample": self.sample_seed_generator.state}
 
     def _named_state(self) -> dict[str, keras.Variable]:
-        """Variables saved under their own names (checkpoints from before a name existed still load)."""
+        """Variables saved under their own names (the RNG states and the step counter)."""
         return {**self._rng_states(), "generator_iterations": self.generator_iterations}
 
     def _indexed_variables(self) -> list[keras.Variable]:
@@ -311,10 +318,8 @@ class GAN(keras.Model):
             store[key] = variable.numpy()
 
     def load_own_variables(self, store: Any) -> None:
-        keys = set(store.keys())
         for key, variable in self._named_state().items():
-            if key in keys:
-                variable.assign(store[key])
+            variable.assign(store[key])
         for i, variable in enumerate(self._indexed_variables()):
             variable.assign(store[f"{i}"])
 
@@ -342,29 +347,24 @@ class GAN(keras.Model):
         trackers = [self.d_loss_tracker, self.g_loss_tracker, self.w_dist_tracker]
         return trackers if self.gp_tracker is None else [*trackers, self.gp_tracker]
 
-    def _update_critic_metrics(self, terms: dict[str, tf.Tensor]) -> None:
+    def update_critic_metrics(self, terms: dict[str, Tensor]) -> None:
+        """Adds one critic update's ``critic_objective`` terms to the metrics (``d_loss``, ``w_dist``, ``gp``)."""
         self.d_loss_tracker.update_state(terms["d_loss"])
         self.w_dist_tracker.update_state(terms["w_dist"])
         if self.gp_tracker is not None:
             self.gp_tracker.update_state(terms["gp"])
 
-    def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
+    def update_generator_metrics(self, loss: Tensor) -> None:
+        """Adds one generator update's loss to ``g_loss``."""
+        self.g_loss_tracker.update_state(loss)
+
+    def metric_results(self) -> dict[str, Tensor]:
+        """``{name: result}`` of every metric."""
+        return {m.name: m.result() for m in self.metrics}
+
+    def call(self, z: Tensor, training: bool = False) -> Tensor:
         """Runs the generator on latent vectors ``z``."""
         return self.generator(z, training=training)
-
-    def next_seed(self) -> tf.Tensor:
-        """The next stateless seed of the training stream, distinct per replica.
-
-        Under a ``tf.distribute`` strategy every replica holds the same seed
-        generator state; the replica id is folded into the seed so that the
-        replicas draw different noise for their parts of the global batch.
-        """
-        seed = self._active_seed_generator.next()
-        context = tf.distribute.get_replica_context()
-        if context is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
-            seed = seed + tf.stack([replica, tf.zeros_like(replica)])
-        return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
 
     def state_variables(self) -> dict[str, keras.Variable]:
         """Every floating-point variable a checkpoint holds, by a readable name.
@@ -398,7 +398,7 @@ class GAN(keras.Model):
         named = self.state_variables()
         key = tuple(id(v) for v in named.values())
         if getattr(self, "_finite_check", (None,))[0] != key:
-            self._finite_check = (key, backend_ops.finite_flags_fn(list(named.values())))
+            self._finite_check = (key, backend.finite_flags_fn(list(named.values())))
         flags = self._finite_check[1]()
         bad = np.flatnonzero(~flags)
         return list(named)[int(bad[0])] if bad.size else None
@@ -431,24 +431,12 @@ class GAN(keras.Model):
             *self.generator.non_trainable_variables,
             *self.critic.non_trainable_variables,
         ]
-        saved = [v.numpy() for v in variables]
+        saved = [keras.ops.convert_to_numpy(v) for v in variables]
         try:
             yield
         finally:
             for variable, value in zip(variables, saved, strict=True):
                 variable.assign(value)
-
-    def sample_latent(self, n: int | tf.Tensor) -> tf.Tensor:
-        """Draws ``n`` latent vectors from N(0, I) from the training stream."""
-        if backend_ops.is_jax():
-            return keras.random.normal((n, self.latent_dim), seed=self._active_seed_generator)
-        return tf.random.stateless_normal((n, self.latent_dim), seed=self.next_seed())
-
-    def sample_uniform(self, n: int | tf.Tensor) -> tf.Tensor:
-        """Draws ``n`` numbers from U[0, 1) from the training stream."""
-        if backend_ops.is_jax():
-            return keras.random.uniform((n,), seed=self._active_seed_generator)
-        return tf.random.stateless_uniform((n,), seed=self.next_seed())
 
     def real_batch(self, data: Any) -> Any:
         """The real samples of a batch as float32 (the first item of a tuple; a dict is refused)."""
@@ -457,26 +445,6 @@ class GAN(keras.Model):
         if isinstance(data, dict):
             raise ValueError("The GAN trains on unlabelled samples; feed a tensor, not a dict.")
         return keras.ops.cast(data, "float32")
-
-    def critic_chunk_size(self, size: int) -> int:
-        """Samples per critic update for a batch of known ``size``: ``size // n_critic``.
-
-        On TensorFlow a batch of static size must be a multiple of ``n_critic``
-        (``ValueError`` otherwise). On JAX every batch has a static size, also
-        the last, partial one of NumPy input; there the remainder is dropped
-        with a warning (as TensorFlow does for batches of unknown size) and
-        0 means the batch is skipped.
-        """
-        if size >= self.n_critic and size % self.n_critic == 0:
-            return size // self.n_critic
-        if not backend_ops.is_jax():
-            raise ValueError(
-                f"Each training batch holds the real samples of all {self.n_critic} critic updates, so its size "
-                f"must be a multiple of n_critic={self.n_critic}. Received a batch of {size}. Use "
-                f"make_dataset(..., n_critic={self.n_critic}) or fit(x, batch_size=batch_size * {self.n_critic})."
-            )
-        self._warn_partial()
-        return size // self.n_critic
 
     def _warn_partial(self) -> None:
         if not self._warned_partial:
@@ -489,113 +457,25 @@ class GAN(keras.Model):
                 stacklevel=3,
             )
 
-    def _critic_update(self, real: tf.Tensor) -> None:
-        fake = self.generator(self.sample_latent(batch_size_of(real)), training=True)
-        with tf.GradientTape() as tape:
-            terms = self.critic_objective(real, fake, training=True)
-            scaled = self.d_optimizer.scale_loss(terms["d_loss"] * distribute.replica_scale())
-        variables = self.critic.trainable_variables
-        self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
-        self._update_critic_metrics(terms)
-
-    def _generator_update(self, real: tf.Tensor) -> None:
-        z = self.sample_latent(batch_size_of(real))
-        with tf.GradientTape() as tape:
-            fake_out = self.critic(self.generator(z, training=True), training=True)
-            real_out = self.critic(real, training=True) if self.uses_real_in_generator_loss else None
-            loss = self.generator_loss(real_out, fake_out)
-            scaled = self.g_optimizer.scale_loss(loss * distribute.replica_scale())
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(scaled, variables), variables)
-        self.g_loss_tracker.update_state(loss)
-
-    def train_step(self, *args: Any) -> Any:
-        """One generator iteration: ``n_critic`` critic updates on disjoint
-        chunks of the batch, then one generator update.
-
-        On TensorFlow Keras calls ``train_step(data)`` and the step updates the
-        variables in place (``tf.GradientTape``). On JAX Keras calls
-        ``train_step(state, data)`` and the step is the stateless
-        ``keras_wgan.models.jax_step.train_step``, returning ``(logs, state)``;
-        both run the same hooks.
-        """
+    def _check_compiled(self) -> None:
         if self.g_optimizer is None:
             raise RuntimeError("Call compile() before training.")
-        if backend_ops.is_jax():
-            from keras_wgan.models import jax_step
 
-            return jax_step.train_step(self, *args)
-        (data,) = args
-        real = self.real_batch(data)
-        static = real.shape[0]
-        if static is not None:
-            # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
-            self._iteration(real, self.critic_chunk_size(static))
-        elif tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            # Several replicas (a multi-worker input pipeline loses the static batch size):
-            # no tf.cond around the updates, whose gradient all-reduce cannot run inside
-            # one; instead every replica must hold the same number of samples.
-            size = tf.shape(real)[0]
-            with tf.control_dependencies([distribute.assert_equal_batches(size, minimum=self.n_critic)]):
-                real = tf.identity(real)
-            self._iteration(real, size // self.n_critic)
-        else:
-            # A batch of unknown size (NumPy input whose last batch is partial): each
-            # critic update takes floor(n / n_critic) samples; a batch too small for
-            # one sample per critic update is skipped whole (no update, no metrics).
-            self._warn_partial()
-            per_step = tf.shape(real)[0] // self.n_critic
-            tf.cond(per_step > 0, lambda: self._iteration(real, per_step), lambda: tf.constant(False))
-        return self._logs()
+    def evaluate_batch(self, data: Any) -> None:
+        """``test_step``'s work: updates the metrics with the losses on a batch, in inference mode.
 
-    def _logs(self) -> dict[str, tf.Tensor]:
-        """The metrics' results for ``fit``'s logs.
-
-        Across several workers Keras 3 averages the replicas' logs with
-        ``strategy.reduce("MEAN", value, axis=0)``, which fails on scalars
-        ("Invalid reduction dimension 0 for input with 0 dimensions"), so
-        there each value is given as a vector of one element.
+        The noise comes from the model's evaluation stream, so the training
+        stream stays where it was (``fit(validation_data=...)`` does not change a run).
         """
-        logs = {m.name: m.result() for m in self.metrics}
-        if not backend_ops.is_jax() and distribute.in_multi_worker_mode():
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
-
-    def _iteration(self, real: tf.Tensor, per_step: int | tf.Tensor) -> tf.Tensor:
-        """``n_critic`` critic updates on disjoint chunks of ``per_step`` samples, then one generator update."""
-        chunk = real
-        for i in range(self.n_critic):
-            chunk = real[i * per_step : (i + 1) * per_step]
-            self._critic_update(chunk)
-        self._generator_update(chunk)
-        self.generator_iterations.assign_add(1)
-        return tf.constant(True)
-
-    def test_step(self, *args: Any) -> Any:
-        """Evaluates the losses on a batch without updating anything but the metrics.
-
-        ``test_step(data)`` on TensorFlow; ``test_step(state, data)`` returning
-        ``(logs, state)`` on JAX (``keras_wgan.models.jax_step.test_step``).
-        """
-        if backend_ops.is_jax():
-            from keras_wgan.models import jax_step
-
-            return jax_step.test_step(self, *args)
-        return self.evaluate_batch(*args)
-
-    def evaluate_batch(self, data: Any) -> dict[str, tf.Tensor]:
-        """``test_step``'s work: updates the metrics with the losses on a batch; returns their results."""
         real = self.real_batch(data)
-        with self._drawing_from(self.eval_seed_generator):  # the training stream stays untouched
+        with self._drawing_from(self.eval_seed_generator):
             fake = self.generator(self.sample_latent(batch_size_of(real)), training=False)
-            self._update_critic_metrics(self.critic_objective(real, fake, training=False))
-        real_out = self.critic(real, training=False) if self.uses_real_in_generator_loss else None
-        self.g_loss_tracker.update_state(self.generator_loss(real_out, self.critic(fake, training=False)))
-        return self._logs()
+            self.update_critic_metrics(self.critic_objective(real, fake, training=False))
+        self.update_generator_metrics(self.generator_objective(fake, real, training=False))
 
     # ------------------------------------------------------------ sampling
     def generate(
-        self, n_or_z: int | np.ndarray | tf.Tensor, *, seed: int | None = None, batch_size: int = 256
+        self, n_or_z: int | np.ndarray | Tensor, *, seed: int | None = None, batch_size: int = 256
     ) -> np.ndarray:
         """Generates samples.
 
@@ -616,7 +496,7 @@ class GAN(keras.Model):
                 (int(n_or_z), self.latent_dim), seed=self.sample_seed_generator if seed is None else seed
             )
         else:
-            z = tf.convert_to_tensor(n_or_z, dtype=tf.float32)
+            z = keras.ops.convert_to_tensor(n_or_z, dtype="float32")
             if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
                 raise ValueError(
                     f"Latent vectors must have shape (n, {self.latent_dim}). Received shape {tuple(z.shape)}"

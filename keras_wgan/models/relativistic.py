@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
-from keras_wgan import backend_ops, losses
+from keras_wgan import backend, losses
 from keras_wgan import paper_defaults as papers
+from keras_wgan.backend import Tensor
 from keras_wgan.models.gan import GAN
 
 
@@ -27,10 +27,10 @@ class RSGAN(GAN):
     paper_defaults = papers.RELATIVISTIC
     uses_real_in_generator_loss = True
 
-    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+    def critic_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return losses.relativistic_standard_critic_loss(real_out, fake_out)
 
-    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+    def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.relativistic_standard_generator_loss(real_out, fake_out)
 
 
@@ -50,10 +50,10 @@ class RaGAN(GAN):
     paper_defaults = papers.RELATIVISTIC
     uses_real_in_generator_loss = True
 
-    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
-        means = backend_ops.global_mean(real_out), backend_ops.global_mean(fake_out)
+    def critic_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        means = backend.global_mean(real_out), backend.global_mean(fake_out)
         return losses.relativistic_average_critic_loss(real_out, fake_out, *means)
 
-    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
-        means = backend_ops.global_mean(real_out), backend_ops.global_mean(fake_out)
+    def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
+        means = backend.global_mean(real_out), backend.global_mean(fake_out)
         return losses.relativistic_average_generator_loss(real_out, fake_out, *means)

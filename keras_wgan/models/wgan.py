@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 from keras_wgan import losses
 from keras_wgan import paper_defaults as papers
+from keras_wgan.backend import Tensor
 from keras_wgan.constraints import WeightClip
 from keras_wgan.models.gan import GAN
 
@@ -33,8 +33,8 @@ class WGAN(GAN):
     Example:
     >>> from keras_wgan import networks
     >>> gan = WGAN(networks.build_mlp_generator(width=16), networks.build_mlp_critic(width=16), clip_value=0.05)
-    >>> all(float(abs(v).numpy().max()) <= 0.05 for v in gan.critic.trainable_variables)
-    True
+    >>> round(max(float(abs(v).numpy().max()) for v in gan.critic.trainable_variables), 6)
+    0.05
     """
 
     paper_defaults = papers.WGAN
@@ -56,10 +56,10 @@ class WGAN(GAN):
             variable.constraint = constraint
             variable.assign(constraint(variable))
 
-    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+    def critic_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return losses.wasserstein_critic_loss(real_out, fake_out)
 
-    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+    def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.wasserstein_generator_loss(fake_out)
 
     def get_config(self) -> dict:

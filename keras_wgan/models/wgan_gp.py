@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 from keras_wgan import losses
 from keras_wgan import paper_defaults as papers
+from keras_wgan.backend import Tensor
 from keras_wgan.models.gan import GAN, batch_size_of
 from keras_wgan.networks import sublayers
 from keras_wgan.penalties import gradient_penalty
@@ -79,13 +79,13 @@ class WGANGP(GAN):
         """The penalty weight lambda (``penalty_weight``)."""
         return self.penalty_weight
 
-    def critic_loss(self, real_out: tf.Tensor, fake_out: tf.Tensor) -> tf.Tensor:
+    def critic_loss(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         return losses.wasserstein_critic_loss(real_out, fake_out)
 
-    def generator_loss(self, real_out: tf.Tensor | None, fake_out: tf.Tensor) -> tf.Tensor:
+    def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.wasserstein_generator_loss(fake_out)
 
-    def penalty(self, real: tf.Tensor, fake: tf.Tensor, training: bool = True) -> tf.Tensor:
+    def penalty(self, real: Tensor, fake: Tensor, training: bool = True) -> Tensor:
         """The gradient penalty on fresh per-example uniform interpolates (unweighted).
 
         Under mixed precision the critic's input gradient is taken at the critic

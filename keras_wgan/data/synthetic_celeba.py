@@ -25,7 +25,7 @@ decode costs are realistic. Checksums cannot match the official files.
 
 Command line (any number of images up to 202,599)::
 
-    python -m keras_wgan.synthetic_celeba ~/tensorflow_datasets/downloads/manual --num-images 500
+    python -m keras_wgan.data.synthetic_celeba ~/tensorflow_datasets/downloads/manual --num-images 500
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_wgan.celeba import MANUAL_FILES, SPLIT_SIZES
+from keras_wgan.data.celeba_prepare import MANUAL_FILES, SPLIT_SIZES
 
 #: Image count of the real CelebA, and its official partition sizes.
 FULL_SIZE = 202_599
@@ -261,8 +261,10 @@ def accept_synthetic_checksums() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m keras_wgan.synthetic_celeba OUT_DIR --num-images N``."""
-    parser = argparse.ArgumentParser(prog="python -m keras_wgan.synthetic_celeba", description=__doc__.split("\n")[0])
+    """Command line: ``python -m keras_wgan.data.synthetic_celeba OUT_DIR --num-images N``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_wgan.data.synthetic_celeba", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("out_dir", help="folder for the five files (e.g. ~/tensorflow_datasets/downloads/manual)")
     parser.add_argument("--num-images", type=int, default=500, help=f"1..{FULL_SIZE} (default 500)")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,11 +1,12 @@
-"""Registry of the datasets: what each name means, beside the variant registry.
+"""Registry of the datasets (``keras_wgan.data.registry``): what each name means, beside the variant registry.
 
 One ``DatasetSpec`` per dataset holds its kind, its defaults (image size,
 channels, batch, latent size, network width, epochs), the size of one pass
 when it is fixed, the metrics ``evaluate.py`` applies to it, and, for the 2D
 toys, the mixture's centres and scale. ``TrainConfig.resolve``, the step plan
 of ``training`` and ``evaluate.py`` ask the spec instead of comparing names.
-The pipelines themselves are in ``keras_wgan.data``.
+The pipelines themselves are the other modules of ``keras_wgan.data``; this
+one imports no TensorFlow.
 
 | name          | kind   | default size  | batch | latent | width | one pass     | metrics            |
 |---------------|--------|---------------|-------|--------|-------|--------------|--------------------|
@@ -19,8 +20,8 @@ The pipelines themselves are in ``keras_wgan.data``.
 features for digits, the points themselves for the toys.
 
 Example:
->>> from keras_wgan import datasets
->>> spec = datasets.get("25gaussians")
+>>> from keras_wgan.data import registry
+>>> spec = registry.get("25gaussians")
 >>> spec.is_toy, spec.batch_size, spec.toy.centres.shape
 (True, 256, (25, 2))
 """
