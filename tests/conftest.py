@@ -1,9 +1,20 @@
-"""Shared test setup: quiet TensorFlow, tiny models, deterministic seeds."""
+"""Shared test setup: quiet TensorFlow, one cache folder per pytest run, tiny models, deterministic seeds."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+
+# One cache folder (the digits classifier, real-data statistics, folder scans) for the whole pytest
+# run: set here, in the first process that loads this file, so that pytest-xdist's workers and every
+# process a test starts inherit it; things made once are made once per run, and nothing is written
+# to the user's ~/.cache. Removed when that first process exits.
+if "KERAS_WGAN_CACHE" not in os.environ:
+    os.environ["KERAS_WGAN_CACHE"] = tempfile.mkdtemp(prefix="keras_wgan_tests_cache_")
+    atexit.register(shutil.rmtree, os.environ["KERAS_WGAN_CACHE"], True)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,16 +1,71 @@
-"""Helpers shared by several test modules: killing a training process, the save/load round trip."""
+"""Helpers shared by several test modules: the command lines in-process, killing a training process,
+the save/load round trip."""
 
+import contextlib
+import importlib.util
 import io
 import json
+import os
 import signal
 import tarfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+ROOT = Path(__file__).resolve().parents[1]
+_CLI_MODULES: dict[str, object] = {}
+
+
+@dataclass
+class CliRun:
+    """What a command line did: its exit code and what it printed (as ``subprocess.run`` reports)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(script: str, args, env: dict | None = None, cwd: Path | None = None) -> CliRun:
+    """Runs ``train.py`` or ``evaluate.py`` (``script``) in this process: its ``main(args)``.
+
+    For tests where a separate process is not what is tested (kills, fault injection that
+    kills, ``--cpu-replicas``, several workers and the other backend keep real processes):
+    it saves the interpreter's and TensorFlow's start-up. Keras' global state is reset
+    around the call (dtype policy, the session's graphs and names), ``env`` is set for the
+    call only, and ``cwd`` is the working folder during it.
+    """
+    import keras
+
+    module = _CLI_MODULES.get(script)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(f"cli_{Path(script).stem}", ROOT / script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _CLI_MODULES[script] = module
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update({k: str(v) for k, v in (env or {}).items()})
+    keras.config.set_dtype_policy("float32")
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = module.main([str(a) for a in args])
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        keras.config.set_dtype_policy("float32")
+        keras.backend.clear_session()
+    return CliRun(code, out.getvalue(), err.getvalue())
 
 
 def kill_after_checkpoint(proc, state_path: Path, min_step: int, timeout: float = 300, linger: float = 0.0) -> int:

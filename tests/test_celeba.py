@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -72,11 +73,14 @@ def test_synthetic_files_have_the_official_names_and_formats(manual_files):
     assert ident[0].split()[0] == "000001.jpg" and int(ident[0].split()[1]) >= 1 and len(ident) == N_IMAGES
 
 
-def test_full_size_split_is_the_official_one_and_files_are_repeatable(tmp_path):
+def test_full_size_split_is_the_official_one_and_files_are_repeatable(tmp_path, monkeypatch):
     assert synthetic_celeba.split_sizes(202_599) == (162_770, 19_867, 19_962)
     assert sum(synthetic_celeba.split_sizes(1234)) == 1234
     a = synthetic_celeba.write_celeba_files(tmp_path / "a", 12, workers=1)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 86_400)  # written a day later: the same bytes
     b = synthetic_celeba.write_celeba_files(tmp_path / "b", 12, workers=2)
+    monkeypatch.undo()
     for name in celeba.MANUAL_FILES:
         assert a[name].read_bytes() == b[name].read_bytes(), name
     with pytest.raises(ValueError, match="num_images"):

@@ -3,13 +3,12 @@
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import write_test_graph
+from helpers import run_cli, write_test_graph
 from PIL import Image
 
 from keras_wgan.config import TrainConfig
@@ -56,13 +55,8 @@ def runs(tmp_path_factory):
 
 
 def evaluate(*args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "evaluate.py"), *map(str, args), "--quiet"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=900,
-    )
+    """evaluate.py in this process (helpers.run_cli)."""
+    return run_cli("evaluate.py", [*map(str, args), "--quiet"])
 
 
 def test_digits_run_metrics_and_pictures(runs):

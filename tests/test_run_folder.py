@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import kill_after_checkpoint
+from helpers import kill_after_checkpoint, run_cli
 
 from keras_wgan import callbacks as cbs
 from keras_wgan.run_lock import RunFolderInUse, RunLock
@@ -23,7 +23,13 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
 TOY = ["--variant", "wgan_gp", "--dataset", "8gaussians", "--width", "16", "--batch-size", "16", "--quiet"]
 
 
-def train_cli(args, env=None, timeout=600):
+def train_cli(args, env=None):
+    """train.py in this process (helpers.run_cli)."""
+    return run_cli("train.py", args, env=env)
+
+
+def train_process(args, env=None, timeout=600):
+    """train.py in a process of its own (for a fault that kills it)."""
     return subprocess.run(
         [sys.executable, str(ROOT / "train.py"), *args],
         env={**ENV, **(env or {})},
@@ -178,7 +184,7 @@ def test_the_average_stops_training_when_the_generator_is_not_finite(tiny_mlp_pa
 def test_kill_inside_a_checkpoint_write_then_resume_ends_exactly(tmp_path):
     out = tmp_path / "run"
     args = [*TOY, "--steps", "12", "--steps-per-epoch", "4", "--checkpoint-every-steps", "2", "--out", str(out)]
-    killed = train_cli(args, env={"KERAS_WGAN_FAULT_KILL_IN_WRITE": "9"})
+    killed = train_process(args, env={"KERAS_WGAN_FAULT_KILL_IN_WRITE": "9"})
     assert killed.returncode == -signal.SIGKILL
     assert list(out.rglob(".*.tmp-*")), "the kill should leave a half-written temporary file"
     resumed = train_cli(args)

@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import kill_after_checkpoint
+from helpers import kill_after_checkpoint, run_cli
 from PIL import Image
 
 import keras_wgan  # noqa: F401  (registers the classes for load_model)
@@ -24,10 +24,9 @@ TINY_DIGITS = ["--dataset", "digits", "--width", "4", "--batch-size", "8", "--la
 TINY_TOY = ["--dataset", "8gaussians", "--width", "16", "--batch-size", "16", "--quiet"]
 
 
-def run(args, cwd, timeout=600):
-    return subprocess.run(
-        [sys.executable, str(TRAIN), *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout
-    )
+def run(args, cwd, env=None):
+    """train.py in this process (helpers.run_cli); the kill test starts a real one."""
+    return run_cli("train.py", args, env=env, cwd=cwd)
 
 
 def load_train_module():
@@ -137,9 +136,7 @@ def test_toy_run_folder_end_to_end(tmp_path):
     # The verdict line: evaluate.py's numbers for the same generator, without a second command.
     verdict = [line for line in result.stdout.splitlines() if "verdict" in line]
     assert len(verdict) == 1 and "as evaluate.py):" in verdict[0], result.stdout[-2000:]
-    evaluated = subprocess.run(
-        [sys.executable, str(ROOT / "evaluate.py"), str(out), "--quiet"], env=ENV, capture_output=True, text=True
-    )
+    evaluated = run_cli("evaluate.py", [str(out), "--quiet"])
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     res = json.loads((out / "eval" / "metrics.json").read_text())["results"]
     ratio = res["w1"] / res["w1_true_vs_true"]
@@ -305,7 +302,6 @@ def test_celeba_failure_through_the_cli_is_one_line(tmp_path):
     result = run(
         ["--dataset", "celeb_a", "--data-dir", str(tmp_path / "tfds"), "--out", str(tmp_path / "r")],
         cwd=tmp_path,
-        timeout=600,
     )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "downloads/manual" in result.stderr and "folder:" in result.stderr

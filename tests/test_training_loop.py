@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import kill_after_checkpoint
+from helpers import kill_after_checkpoint, run_cli
 
 import keras_wgan
 from keras_wgan import callbacks as cbs
@@ -137,7 +137,7 @@ def test_cli_mixed_precision_kill_and_resume_keeps_the_step_count(tmp_path):
     state = out / "backup" / "state.json"
     killed_at = kill_after_checkpoint(proc, state, 8)
     assert 8 <= killed_at < 24, "the run finished before it could be killed"
-    resumed = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=600)
+    resumed = run_cli("train.py", args[2:])  # the resumed run in this process
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming at generator step {killed_at}" in resumed.stdout
     assert json.loads(state.read_text())["step"] == 24

@@ -228,7 +228,9 @@ def write_celeba_files(
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(zipfile.ZipInfo("img_align_celeba/"), b"")
         for i, encoded in enumerate(_encoded_images(num_images, seed, quality, workers or os.cpu_count() or 1)):
-            archive.writestr(f"img_align_celeba/{names[i]}", encoded)
+            # A ZipInfo keeps the entry's date fixed (1980-01-01): a name alone would stamp the current
+            # time, and two archives written a few seconds apart would differ.
+            archive.writestr(zipfile.ZipInfo(f"img_align_celeba/{names[i]}"), encoded)
             if progress and (i + 1) % 20_000 == 0:
                 print(f"synthetic_celeba: {i + 1} of {num_images} images", flush=True)
     os.replace(tmp, zip_path)
