@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     import_tensorflow_quietly()
-    from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable, NonFiniteModel
+    from keras_wgan.errors import ConfigError, DatasetError, MetricUnavailable, NonFiniteModel, UnsafeFile
     from keras_wgan.evaluation.run import evaluate_run
 
     try:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
             inception_graph=args.inception_graph,
         )
-    except (ConfigError, DatasetError, MetricUnavailable, NonFiniteModel) as err:
+    except (ConfigError, DatasetError, MetricUnavailable, NonFiniteModel, UnsafeFile) as err:
         return fail(PROG, parser.in_flags(str(err)))
     for key, value in sorted(report["results"].items()):
         print(f"{key:>22}: {value:.5g}" if isinstance(value, float) else f"{key:>22}: {value}")

@@ -161,7 +161,14 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     from keras_wgan.config import TrainConfig, describe_config
-    from keras_wgan.errors import ConfigError, DatasetError, NonFiniteModel, TrainingDiverged, WorkerLost
+    from keras_wgan.errors import (
+        ConfigError,
+        DatasetError,
+        NonFiniteModel,
+        TrainingDiverged,
+        UnsafeFile,
+        WorkerLost,
+    )
     from keras_wgan.training import train
 
     values = vars(args).copy()
@@ -173,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             print(describe_config(TrainConfig(**values)))
             return 0
         train(TrainConfig(**values))
-    except (ConfigError, DatasetError) as err:
+    except (ConfigError, DatasetError, UnsafeFile) as err:
         return fail(PROG, parser.in_flags(str(err)))
     except (TrainingDiverged, NonFiniteModel) as err:
         return fail(PROG, err, EXIT_DIVERGED, prefix="")

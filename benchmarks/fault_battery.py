@@ -8,7 +8,13 @@ On a small WGAN-GP toy run (8gaussians, 60 generator steps, checkpoints every
    until it finishes. The result must equal an uninterrupted run: the same
    final weights and average, one history row per epoch, one landscape frame
    per scheduled step, every TensorBoard step once.
-2. bad input: every bad-input case the README lists exits 2 with one line.
+2. bad input: every bad-input case the README lists exits 2 with one line; and
+   doctored files, each refused in one line (exit 2) without running what they
+   hold: an FID Inception graph with a ``WriteFile`` node tied to ``pool_3``
+   (``evaluate.py --inception-graph``; the file it would write must not appear),
+   a run folder whose fixed latents are a pickled object array (the resume of
+   ``train.py``), and an averaged generator that needs a ``Lambda`` layer's code
+   (``evaluate.py --ema``).
 3. NaN: a NaN injected after step 12 (``KERAS_WGAN_FAULT_NAN_AT_STEP``), once
    into the weights (``KERAS_WGAN_FAULT_NAN_MODE=weights``: found by the state
    check, or by the losses where the CPU's kernels let it reach them) and once
@@ -133,6 +139,55 @@ def kill_until_done(run: Path, kills: int, write_kills: int, rng: random.Random)
     raise RuntimeError("the run did not finish")
 
 
+def one_line_refusal(result: subprocess.CompletedProcess, says: str) -> tuple[bool, str]:
+    line = result.stderr.strip()
+    ok = result.returncode == 2 and "\n" not in line and says in line and "Traceback" not in result.stderr
+    return ok, f"exit {result.returncode}: {line[-300:]}"
+
+
+def doctored_files(tmp: Path) -> list[tuple[str, bool, str]]:
+    """Files an attacker could hand over or swap into a run folder; each must be refused before it runs."""
+    import numpy as np
+
+    from keras_wgan.evaluation.standin_graph import write_standin_graph
+
+    results = []
+    run = tmp / "doctored_run"
+    args = ["--variant", "dcgan", "--dataset", "digits", "--width", "4", "--batch-size", "8", "--latent-dim", "8"]
+    args += ["--ema-decay", "0.5", "--quiet", "--out", str(run)]
+    first = train([*args, "--steps", "1"])
+    if first.returncode != 0:
+        return [("a digits run to doctor", False, first.stderr[-300:])]
+
+    payload = tmp / "written_by_the_graph.txt"
+    write_standin_graph(tmp / "doctored.pb", write_file=payload)
+    evaluated = evaluate(
+        [str(run), "--metrics", "fid", "--num-samples", "4", "--inception-graph", str(tmp / "doctored.pb")]
+    )
+    ok, detail = one_line_refusal(evaluated, "'WriteFile'")
+    results.append(("a graph that writes a file", ok and not payload.exists(), detail))
+
+    latents = run / "samples" / "fixed_latent.npy"
+    original = latents.read_bytes()
+    np.save(latents, np.array([{"payload": 1}], dtype=object))
+    results.append(("pickled fixed latents", *one_line_refusal(train([*args, "--steps", "2"]), "pickled")))
+    latents.write_bytes(original)
+
+    code = (
+        "import keras, sys; m = keras.Sequential([keras.Input((8,)), keras.layers.Lambda(lambda z: z)]); "
+        "m.save(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", code, str(run / "ema_generator.keras")], env=ENV, check=True)
+    results.append(("a Lambda layer in the average", *one_line_refusal(evaluate([str(run), "--ema"]), "Lambda")))
+    return results
+
+
+def evaluate(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), *args, "--quiet"], env=ENV, capture_output=True, text=True
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs at random moments")
@@ -177,6 +232,15 @@ def main() -> int:
             else:
                 bad += 1
         print(f"bad input: {bad} of {len(BAD_INPUTS)} cases exit 2 with one line", flush=True)
+        refused = doctored_files(tmp)
+        for name, ok, detail in refused:
+            if not ok:
+                problems.append(f"doctored file ({name}): {detail}")
+        print(
+            f"doctored files: {sum(ok for _, ok, _ in refused)} of {len(refused)} refused in one line, nothing run "
+            f"({', '.join(name for name, _, _ in refused)})",
+            flush=True,
+        )
 
         for mode in ("weights", "loss"):
             nan_run = tmp / f"nan_{mode}"

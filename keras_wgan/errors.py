@@ -1,6 +1,7 @@
 """The exceptions the command lines turn into one line and an exit code, and the one positive-integer check.
 
-A user error (``ConfigError``, ``DatasetError``, ``MetricUnavailable``, ``NonFiniteModel``) is exit 2;
+A user error (``ConfigError``, ``DatasetError``, ``MetricUnavailable``, ``NonFiniteModel``,
+``UnsafeFile``) is exit 2;
 ``TrainingDiverged`` exit 3; ``WorkerLost`` exit 4. Each message names the cause
 and what to do. A ``ConfigError`` about one field of a ``TrainConfig`` names the
 field (``g_lr must be > 0``) and carries it in ``field``, so that a command line
@@ -67,3 +68,8 @@ def positive_int(name: str, value: Any, error: type[Exception] = ValueError) -> 
         message = f"`{name}` must be a positive integer. Received: {name}={value!r}"
         raise ConfigError(message, field=name) if issubclass(error, ConfigError) else error(message)
     return value
+
+
+class UnsafeFile(ValueError):
+    """A file holds something that loading it would run as code (pickled objects, a Lambda layer,
+    an op the FID Inception graph does not have); it is refused."""

@@ -27,8 +27,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import keras
-
 from keras_wgan.builders import build_model
 from keras_wgan.callbacks.run import STATE_FILE
 from keras_wgan.config import TrainConfig
@@ -36,6 +34,7 @@ from keras_wgan.errors import ConfigError
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.models import GAN
 from keras_wgan.run_lock import RunFolderInUse, RunLock
+from keras_wgan.safe_load import load_keras
 
 
 class RunDir:
@@ -164,7 +163,7 @@ class RunDir:
         """
         config = self.load_config()
         if self.gan_path.is_file():
-            return config, keras.saving.load_model(self.gan_path)
+            return config, load_keras(self.gan_path)
         if not self.state_path.is_file():
             raise ConfigError(f"{self.path} has neither gan.keras nor a backup to load")
         model = build_model(config)

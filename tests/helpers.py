@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import tarfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 ROOT = Path(__file__).resolve().parents[1]
 _CLI_MODULES: dict[str, object] = {}
@@ -143,38 +141,3 @@ def assert_save_load_round_trip(model, points: np.ndarray, path: Path):
     for a, b in zip(model.generator.get_weights(), loaded.generator.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     return loaded
-
-
-def write_test_graph(path: str | Path, width: int = 6, classes: int = 5, side: int = 8, seed: int = 0) -> None:
-    """Writes a small GraphDef with the real graph's tensor names and structure, for offline tests.
-
-    ``ExpandDims`` (0..255 pixels) -> ``ResizeBilinear`` to ``side`` -> ``Sub`` 128 ->
-    ``Mul`` 1/128 -> a 3x3 convolution with ``width`` channels and a ReLU ->
-    ``pool_3`` (average over the whole map) -> ``pool_3/_reshape`` to ``[1, width]``
-    (fixed batch 1, as in the original) -> ``softmax/logits/MatMul`` -> ``softmax``.
-    A path ending in ``.tgz`` gets the release's archive layout.
-    """
-    rng = np.random.default_rng(seed)
-    graph = tf.Graph()
-    with graph.as_default():
-        pixels = tf.compat.v1.placeholder(tf.float32, [None, None, 3], name="Cast")
-        x = tf.expand_dims(pixels, 0, name="ExpandDims")
-        x = tf.compat.v1.image.resize_bilinear(x, [side, side], name="ResizeBilinear")
-        x = tf.multiply(tf.subtract(x, 128.0, name="Sub"), 1.0 / 128.0, name="Mul")
-        kernel = tf.constant(rng.normal(size=(3, 3, 3, width)).astype(np.float32))
-        x = tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME"))
-        pool = tf.nn.avg_pool2d(x, side, 1, "VALID", name="pool_3")
-        flat = tf.reshape(pool, [1, width], name="pool_3/_reshape")
-        weights = tf.constant(rng.normal(size=(width, classes)).astype(np.float32), name="softmax/weights")
-        logits = tf.matmul(flat, weights, name="softmax/logits/MatMul")
-        tf.nn.softmax(logits + tf.constant(np.ones(classes, np.float32)), name="softmax")
-    data = graph.as_graph_def().SerializeToString()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.name.endswith((".tgz", ".tar.gz")):
-        with tarfile.open(path, "w:gz") as archive:
-            info = tarfile.TarInfo("classify_image_graph_def.pb")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    else:
-        path.write_bytes(data)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli, write_test_graph
+from helpers import run_cli
 from PIL import Image
 
 from keras_wgan.config import TrainConfig
+from keras_wgan.evaluation.standin_graph import write_standin_graph
 from keras_wgan.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +160,7 @@ def test_missing_inception_networks_through_the_cli(runs):
 
 def test_fid_graph_through_the_cli_given_or_cached(runs, tmp_path):
     graph = tmp_path / "inception-2015-12-05.tgz"
-    write_test_graph(graph)
+    write_standin_graph(graph)
     args = ["--metrics", "fid,kid,is,swd,prdc", "--num-samples", "24", "--batch-size", "12"]
     result = evaluate(runs["digits"], *args, "--inception-graph", str(graph))
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,15 +1,17 @@
 """Metric formulas against NumPy/SciPy references, and the feature plumbing offline."""
 
+import subprocess
+
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import write_test_graph
 from scipy import linalg
 
 from keras_wgan import data
 from keras_wgan import evaluation as ev
 from keras_wgan.data import registry
 from keras_wgan.evaluation.metrics import _blur
+from keras_wgan.evaluation.standin_graph import write_standin_graph
 
 
 def reference_fid(a, b):
@@ -337,8 +339,8 @@ def _reference_graph_outputs(pb_path, images):
 
 @pytest.mark.parametrize("name", ["classify_image_graph_def.pb", "inception-2015-12-05.tgz"])
 def test_inception_graph_is_fed_like_the_reference_code(tmp_path, name):
-    write_test_graph(tmp_path / name)
-    write_test_graph(tmp_path / "plain.pb")  # the same graph (same seed), for the reference
+    write_standin_graph(tmp_path / name)
+    write_standin_graph(tmp_path / "plain.pb")  # the same graph (same seed), for the reference
     rng = np.random.default_rng(0)
     images = np.tanh(rng.normal(size=(7, 20, 20, 3))).astype(np.float32)  # any size: the graph resizes
     net = ev.InceptionGraph(tmp_path / name)
@@ -374,15 +376,27 @@ def test_inception_graph_refuses_what_is_not_the_graph(tmp_path):
         ev.InceptionGraph(tmp_path / "other.pb")
 
 
+def _self_signed_certificate(folder):
+    """A certificate and key for https://127.0.0.1 (the download is HTTPS only)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert]
+    command += ["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run([str(c) for c in command], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
 def test_inception_graph_is_downloaded_once_and_a_wrong_file_is_not_kept(tmp_path, monkeypatch):
     import functools
     import http.server
+    import ssl
     import threading
 
     from keras_wgan.evaluation import inception_graph as ig
 
+    cert, key = _self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this server's certificate
     served = tmp_path / "served"
-    write_test_graph(served / "inception-2015-12-05.tgz")
+    write_standin_graph(served / "inception-2015-12-05.tgz")
     (served / "error.html").write_text("<html>not here</html>")
     requests = []
 
@@ -391,10 +405,13 @@ def test_inception_graph_is_downloaded_once_and_a_wrong_file_is_not_kept(tmp_pat
             requests.append(self.path)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        base = f"https://127.0.0.1:{server.server_address[1]}"
         cached = tmp_path / "cache" / "inception" / "inception-2015-12-05.tgz"
         monkeypatch.setattr(ig, "GRAPH_URL", f"{base}/error.html")
         with pytest.raises(ev.MetricUnavailable, match="could not be downloaded .*not the FID graph"):
@@ -407,7 +424,7 @@ def test_inception_graph_is_downloaded_once_and_a_wrong_file_is_not_kept(tmp_pat
         ev.InceptionGraph(cached)  # what was kept is the graph
     finally:
         server.shutdown()
-    monkeypatch.setattr(ig, "GRAPH_URL", "http://127.0.0.1:9/nothing.tgz")  # a closed port
+    monkeypatch.setattr(ig, "GRAPH_URL", "https://127.0.0.1:9/nothing.tgz")  # a closed port
     monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "empty"))
     with pytest.raises(ev.MetricUnavailable, match="--inception-graph PATH"):
         ig.inception_graph_path()

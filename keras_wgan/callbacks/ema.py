@@ -15,6 +15,7 @@ import numpy as np
 from keras_wgan import backend
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.networks import sublayers
+from keras_wgan.safe_load import load_keras
 from keras_wgan.schedule import generator_step
 
 
@@ -139,7 +140,7 @@ class GeneratorEMA(keras.callbacks.Callback):
         generator = self.model.generator
         source = (self.load_from if self.load_from is not None else self.path) if self.resume else None
         if source is not None and source.is_file():
-            self.ema_generator = keras.saving.load_model(source, compile=False)
+            self.ema_generator = load_keras(source, compile=False)
         else:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())

@@ -12,6 +12,7 @@ import numpy as np
 
 from keras_wgan.io_utils import atomic_path, atomic_write_bytes
 from keras_wgan.pictures import image_grid, label_frame, read_png, write_gif, write_png
+from keras_wgan.safe_load import load_npy
 from keras_wgan.schedule import StepOrEpochSchedule, check_every, generator_step
 
 
@@ -93,7 +94,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         n = self.rows * self.cols
         if self.latent_path.is_file():
-            latent = np.load(self.latent_path)
+            latent = load_npy(self.latent_path)
             if latent.shape != (n, self.model.latent_dim):
                 raise ValueError(
                     f"{self.latent_path} holds latents of shape {latent.shape}, expected "

@@ -29,6 +29,7 @@ from keras_wgan.cache import cache_dir
 from keras_wgan.errors import MetricUnavailable
 from keras_wgan.evaluation.metrics import fid_from_features, inception_score
 from keras_wgan.io_utils import atomic_path, atomic_write_text
+from keras_wgan.safe_load import load_keras, load_npz
 
 
 # ------------------------------------------------------------ features
@@ -173,8 +174,7 @@ def cached_statistics(key: dict[str, Any], compute: Callable[[], dict[str, np.nd
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
     path = cache_dir("stats", f"{digest}.npz")
     if path.is_file():
-        with np.load(path) as cached:
-            return {k: cached[k] for k in cached.files}
+        return load_npz(path)
     arrays = compute()
     with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
@@ -212,7 +212,7 @@ def digits_classifier(seed: int = 0, epochs: int = 20, verbose: int = 0) -> tupl
     path = cache_dir(f"digits_classifier_s{seed}_e{epochs}.keras")
     meta = path.with_suffix(".json")
     if path.is_file() and meta.is_file():
-        return keras.saving.load_model(path), float(json.loads(meta.read_text())["accuracy"])
+        return load_keras(path), float(json.loads(meta.read_text())["accuracy"])
     images, labels = digits_images(32, 1)
     train_idx, test_idx = digits_split(seed, len(images))
     keras.utils.set_random_seed(seed)

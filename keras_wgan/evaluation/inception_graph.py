@@ -13,7 +13,16 @@ comparable with papers that used that code.
 
 ``inception_graph_path()`` finds the file: a path you give (the ``.pb`` or the
 ``.tgz``), else the copy in the cache folder, else it downloads the ``.tgz``
-once into the cache folder.
+once into the cache folder, over HTTPS.
+
+A GraphDef is a program: besides the Inception layers it could hold ops that
+read or write files (``ReadFile``, ``WriteFile``, ``Save``, ...), tied to
+``pool_3`` by a control dependency, and importing the graph and asking for
+``pool_3`` would run them. No public source states the file's checksum, so its
+content is checked instead, whatever its origin (downloaded, cached or given):
+before anything is imported, ``check_graph_ops`` walks every node the requested
+outputs depend on (data and control inputs, back to the input ``ExpandDims:0``)
+and refuses any op type outside ``GRAPH_OPS``, naming the op and the node.
 """
 
 from __future__ import annotations
@@ -27,14 +36,48 @@ import numpy as np
 import tensorflow as tf
 
 from keras_wgan.cache import cache_dir
-from keras_wgan.errors import MetricUnavailable
+from keras_wgan.errors import MetricUnavailable, UnsafeFile
 
-GRAPH_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
+GRAPH_URL = "https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
 ARCHIVE_NAME = "inception-2015-12-05.tgz"
 GRAPH_NAME = "classify_image_graph_def.pb"
 INPUT_TENSOR = "ExpandDims:0"
 POOL_TENSOR = "pool_3:0"
 LOGITS_MATMUL = "softmax/logits/MatMul"
+
+#: The op types of the 2015-12-05 Inception graph's path from its input to ``pool_3`` and the logits'
+#: weights: the constants and the JPEG decoding in front of ``ExpandDims``, the resize and the
+#: normalization (``Sub``, ``Mul``), the convolutions with the old batch normalization
+#: (``BatchNormWithGlobalNormalization``, GraphDef versions before 9) and ReLUs, the pools, the
+#: Inception blocks' concatenations, the reshape of ``pool_3`` and the logits (``MatMul``, then the
+#: bias and the softmax). ``Identity``, ``Placeholder``, ``ConcatV2``, ``AddV2`` and ``BiasAdd`` are
+#: the same arithmetic as written by later exporters. None of them reads or writes anything but tensors.
+GRAPH_OPS = frozenset(
+    {
+        "Const",
+        "Placeholder",
+        "Identity",
+        "DecodeJpeg",
+        "Cast",
+        "ExpandDims",
+        "ResizeBilinear",
+        "Sub",
+        "Mul",
+        "Add",
+        "AddV2",
+        "BiasAdd",
+        "Conv2D",
+        "BatchNormWithGlobalNormalization",
+        "Relu",
+        "MaxPool",
+        "AvgPool",
+        "Concat",
+        "ConcatV2",
+        "Reshape",
+        "MatMul",
+        "Softmax",
+    }
+)
 
 
 def _sha256(path: Path) -> str:
@@ -73,7 +116,54 @@ def read_graph_def(path: str | os.PathLike) -> tf.compat.v1.GraphDef:
     missing = [t for t in (INPUT_TENSOR, POOL_TENSOR, LOGITS_MATMUL) if t.split(":")[0] not in names]
     if missing:
         raise MetricUnavailable(f"{path} is not the FID Inception graph: it has no {', '.join(missing)}")
+    check_graph_ops(graph_def, path)
     return graph_def
+
+
+def check_graph_ops(graph_def: tf.compat.v1.GraphDef, source: str | os.PathLike = "the graph") -> int:
+    """Refuses a graph whose outputs depend on an op the FID Inception graph does not have.
+
+    Walks from ``pool_3`` and ``softmax/logits/MatMul`` through every data and
+    control input. ``ExpandDims:0`` is replaced by the images when the graph is
+    imported, so the walk stops at a data input from it; a control input from
+    ``ExpandDims`` would run it, so the walk goes on through it then.
+
+    Args:
+        graph_def: the parsed graph.
+        source: where it came from, for the message.
+
+    Returns:
+        The number of nodes the outputs depend on.
+
+    Raises:
+        UnsafeFile: an op type outside ``GRAPH_OPS``, naming the op and the node; or an input that
+            names no node of the graph.
+    """
+    nodes = {node.name: node for node in graph_def.node}
+    input_node = INPUT_TENSOR.split(":")[0]
+    seen: set[str] = set()
+    stack = [POOL_TENSOR.split(":")[0], LOGITS_MATMUL]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        node = nodes.get(name)
+        if node is None:
+            raise UnsafeFile(f"{source}: an input names {name!r}, which is no node of the graph; refusing to run it")
+        if node.op not in GRAPH_OPS:
+            raise UnsafeFile(
+                f"{source} is not the FID Inception graph as published: its outputs depend on the op {node.op!r} "
+                f"(node {node.name!r}), which that graph does not have; refusing to run it (a GraphDef is a "
+                "program, and a doctored one can read or write files)"
+            )
+        for edge in node.input:
+            control = edge.startswith("^")
+            target, _, port = edge.lstrip("^").partition(":")
+            if not control and target == input_node and port in ("", "0"):
+                continue  # replaced by the images
+            stack.append(target)
+    return len(seen)
 
 
 def inception_graph_path(path: str | os.PathLike | None = None, download: bool = True) -> Path:
@@ -123,6 +213,8 @@ def download_graph(target: Path, url: str | None = None, timeout: float = 60.0) 
     import keras
 
     url = url or GRAPH_URL
+    if not url.startswith("https://"):
+        raise OSError(f"refusing to download the FID Inception graph over plain {url.split(':')[0]}: use an https URL")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     print(f"[keras_wgan] downloading the FID Inception graph from {url}", flush=True)
@@ -137,7 +229,7 @@ def download_graph(target: Path, url: str | None = None, timeout: float = 60.0) 
                 bar.update(done)
         try:
             read_graph_def(tmp)
-        except MetricUnavailable as err:
+        except (MetricUnavailable, UnsafeFile) as err:
             raise OSError(f"the file at {url} is not the FID graph: {err}") from None
         os.replace(tmp, target)
     except OSError as err:

@@ -37,6 +37,7 @@ from keras_wgan.io_utils import atomic_write_text
 from keras_wgan.models import GAN
 from keras_wgan.pictures import image_grid, new_figure, save_figure, write_png
 from keras_wgan.run_dir import RunDir
+from keras_wgan.safe_load import load_keras
 
 
 def check_finite_generator(generator: keras.Model, source: str | os.PathLike) -> None:
@@ -340,7 +341,7 @@ def evaluate_run(
     if use_ema:
         if not run.ema_generator_path.is_file():
             raise ConfigError(f"{run.ema_generator_path} does not exist (train with --ema-decay to keep one)")
-        generator = keras.saving.load_model(run.ema_generator_path, compile=False)
+        generator = load_keras(run.ema_generator_path, compile=False)
         model.generator.set_weights(generator.get_weights())
     check_finite_generator(model.generator, run.ema_generator_path if use_ema else run.path)
 
