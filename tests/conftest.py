@@ -1,9 +1,11 @@
 """Shared test setup: quiet TensorFlow, one cache folder per pytest run, tiny models, deterministic seeds."""
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
@@ -46,3 +48,69 @@ def tiny_mlp_pair():
 def gaussian_points():
     rng = np.random.default_rng(0)
     return rng.normal(size=(640, 2)).astype("float32")
+
+
+# ---------------------------------------------------------------- shared runs
+#: The run folders several tests read, trained once per pytest run (train.py's command line in-process).
+SHARED_RUNS = {
+    # Every artifact of an image run: sample grids, the GIF, curves, gradient norms, TensorBoard, the
+    # averaged generator (decay 0: the generator itself), final models.
+    "digits": ["--variant", "wgan_gp", "--dataset", "digits", "--width", "4", "--batch-size", "8", "--latent-dim", "8"]
+    + ["--quiet", "--steps", "4", "--steps-per-epoch", "2", "--ema-decay", "0"],
+    # A 2D run: critic landscapes every 2 steps, the verdict line.
+    "toy": ["--variant", "wgan", "--dataset", "8gaussians", "--width", "16", "--batch-size", "16", "--quiet"]
+    + ["--steps", "4", "--steps-per-epoch", "2", "--plot-every-steps", "2"],
+}
+
+
+class SharedRun:
+    """A finished run folder shared by the tests of a pytest run: read it, or ``copy`` it before writing.
+
+    Attributes:
+        path: the run folder (its parent holds nothing else: the run was started there).
+        args: the ``train.py`` arguments it was trained with, ``--out`` excepted.
+        stdout: what ``train.py`` printed.
+    """
+
+    def __init__(self, path: Path, args: list[str], stdout: str):
+        self.path, self.args, self.stdout = path, args, stdout
+
+    def args_without(self, *flags: str) -> list[str]:
+        """``args`` without the given options and their values (to give them anew)."""
+        out, skip = [], False
+        for arg in self.args:
+            if skip:
+                skip = False
+            elif arg in flags:
+                skip = True
+            else:
+                out.append(arg)
+        return out
+
+    def copy(self, dest: Path) -> Path:
+        """A copy of the run folder at ``dest`` (for a test that resumes or evaluates it)."""
+        shutil.copytree(self.path, dest)
+        return dest
+
+
+@pytest.fixture(scope="session")
+def shared_runs(tmp_path_factory) -> dict[str, SharedRun]:
+    """``SHARED_RUNS`` trained once per pytest run: by the first pytest-xdist worker that asks, under a
+    file lock, in a folder every worker sees; the others read what it wrote."""
+    from helpers import run_cli
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared_runs"
+    root.mkdir(exist_ok=True)
+    runs = {}
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        for name, args in SHARED_RUNS.items():
+            folder, log = root / name, root / f"{name}.stdout"
+            if not log.is_file():
+                folder.mkdir()
+                result = run_cli("train.py", [*args, "--out", folder / "run"], cwd=folder)
+                assert result.returncode == 0, result.stderr[-3000:]
+                log.write_text(result.stdout)
+            runs[name] = SharedRun(folder / "run", list(args), log.read_text())
+    return runs

@@ -196,12 +196,9 @@ def test_kill_inside_a_checkpoint_write_then_resume_ends_exactly(tmp_path):
 
 # --------------------------------------------------- flags that change a run
 @pytest.mark.parametrize(("flag", "named"), [(["--cache"], "cache=True"), (["--strategy", "mirrored"], "strategy=")])
-def test_resume_refuses_flags_that_change_the_sample_order_or_noise(tmp_path, flag, named):
-    out = tmp_path / "run"
-    digits = ["--variant", "dcgan", "--dataset", "digits", "--width", "4", "--batch-size", "8", "--quiet"]
-    first = train_cli([*digits, "--steps", "1", "--out", str(out)])
-    assert first.returncode == 0, first.stderr[-2000:]
-    again = train_cli([*digits, "--steps", "2", *flag, "--out", str(out)])
+def test_resume_refuses_flags_that_change_the_sample_order_or_noise(tmp_path, flag, named, shared_runs):
+    out = shared_runs["digits"].copy(tmp_path / "run")
+    again = train_cli([*shared_runs["digits"].args, *flag, "--out", str(out)])
     assert again.returncode == 2 and "conflicts with the run" in again.stderr and named in again.stderr
 
 

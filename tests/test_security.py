@@ -45,12 +45,8 @@ def test_a_graph_that_writes_a_file_is_refused_before_it_runs(tmp_path):
     assert not payload.exists()
 
 
-def test_evaluate_refuses_a_doctored_graph_in_one_line(tmp_path):
-    from keras_wgan.config import TrainConfig
-    from keras_wgan.training import train
-
-    run = train(TrainConfig(variant="dcgan", dataset="digits", width=4, batch_size=8, latent_dim=8, steps=1,
-                            out=str(tmp_path / "run"), verbose=0))  # fmt: skip
+def test_evaluate_refuses_a_doctored_graph_in_one_line(tmp_path, shared_runs):
+    run = shared_runs["digits"].copy(tmp_path / "run")
     payload = tmp_path / "written_by_the_graph.txt"
     write_standin_graph(tmp_path / "doctored.pb", write_file=payload)
     args = [run, "--metrics", "fid", "--num-samples", "4", "--inception-graph", tmp_path / "doctored.pb", "--quiet"]
@@ -89,15 +85,13 @@ def test_a_pickled_statistics_cache_is_refused(tmp_path, monkeypatch):
         cached_statistics(key, lambda: pytest.fail("the cache was there"))
 
 
-def test_a_run_folder_with_pickled_latents_or_a_lambda_model_is_refused_in_one_line(tmp_path):
-    out = tmp_path / "run"
-    args = ["--variant", "dcgan", "--dataset", "digits", "--width", "4", "--batch-size", "8", "--latent-dim", "8"]
-    args += ["--quiet", "--out", out, "--ema-decay", "0.5"]
-    assert run_cli("train.py", [*args, "--steps", "1"]).returncode == 0
+def test_a_run_folder_with_pickled_latents_or_a_lambda_model_is_refused_in_one_line(tmp_path, shared_runs):
+    out = shared_runs["digits"].copy(tmp_path / "run")
+    args = [*shared_runs["digits"].args_without("--steps"), "--out", out]
     saved = out / "samples" / "fixed_latent.npy"
     shutil.copy(saved, tmp_path / "latent.npy")
     np.save(saved, np.array([{"code": 1}], dtype=object))
-    resumed = run_cli("train.py", [*args, "--steps", "2"])
+    resumed = run_cli("train.py", [*args, "--steps", "5"])
     assert resumed.returncode == 2 and resumed.stderr.count("\n") == 1, resumed.stderr
     assert "fixed_latent.npy holds pickled Python objects" in resumed.stderr
     shutil.copy(tmp_path / "latent.npy", saved)
@@ -111,4 +105,4 @@ def test_a_run_folder_with_pickled_latents_or_a_lambda_model_is_refused_in_one_l
     evaluated = run_cli("evaluate.py", [out, "--ema", "--quiet"])
     assert evaluated.returncode == 2 and "ema_generator.keras holds a Lambda layer" in evaluated.stderr
     assert evaluated.stderr.count("\n") == 1 and not (out / "eval" / "metrics.json").exists()
-    assert json.loads((out / "config.json").read_text())["variant"] == "dcgan"
+    assert json.loads((out / "config.json").read_text())["variant"] == "wgan_gp"

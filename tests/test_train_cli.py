@@ -58,16 +58,11 @@ def test_help_is_fast_and_does_not_import_tensorflow():
     assert "--variant" in result.stdout and "--mixed-precision" in result.stdout
 
 
-def test_image_run_folder_end_to_end(tmp_path):
-    out = tmp_path / "runs" / "digits"
-    result = run(
-        ["--variant", "wgan_gp", *TINY_DIGITS, "--steps", "4", "--steps-per-epoch", "2", "--ema-decay", "0"]
-        + ["--out", str(out)],
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"run folder: {out}" in result.stdout and "finished 4 generator steps" in result.stdout
-    assert "[keras_wgan] epoch 2/2 step 4" in result.stdout
+def test_image_run_folder_end_to_end(shared_runs):
+    # The shared digits run (conftest.SHARED_RUNS): train.py with every image callback, 4 steps.
+    out, stdout = shared_runs["digits"].path, shared_runs["digits"].stdout
+    assert f"run folder: {out}" in stdout and "finished 4 generator steps" in stdout
+    assert "[keras_wgan] epoch 2/2 step 4" in stdout
     for rel in [
         "config.json",
         "backup/state.weights.h5",
@@ -97,29 +92,14 @@ def test_image_run_folder_end_to_end(tmp_path):
     gan = keras.saving.load_model(out / "gan.keras")
     assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 20
     assert Image.open(out / "samples" / "progress.gif").n_frames == 2
-    # Nothing is written outside the run folder.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+    # Nothing is written outside the run folder (train.py ran in its parent).
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]
 
 
-def test_toy_run_folder_end_to_end(tmp_path):
-    out = tmp_path / "toy"
-    result = run(
-        [
-            "--variant",
-            "wgan",
-            *TINY_TOY,
-            "--steps",
-            "4",
-            "--steps-per-epoch",
-            "2",
-            "--plot-every-steps",
-            "2",
-            "--out",
-            str(out),
-        ],
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_toy_run_folder_end_to_end(shared_runs, tmp_path):
+    # The shared toy run (conftest.SHARED_RUNS): WGAN on 8gaussians, landscapes every 2 steps.
+    out = shared_runs["toy"].copy(tmp_path / "toy")  # evaluate.py writes eval/ into it
+    result = shared_runs["toy"]
     for rel in [
         "plots/critic_00000000.png",
         "plots/critic_00000002.png",
@@ -277,7 +257,7 @@ def test_bad_input_one_line_exit_2(args, message, tmp_path, capsys, monkeypatch)
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_unwritable_out_and_conflicting_resume(tmp_path):
+def test_unwritable_out_and_conflicting_resume(tmp_path, shared_runs):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     result = run(["--dataset", "digits", "--out", str(blocker / "run")], cwd=tmp_path)
@@ -285,16 +265,15 @@ def test_unwritable_out_and_conflicting_resume(tmp_path):
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
 
     out = tmp_path / "run"
-    first = run(["--variant", "dcgan", *TINY_DIGITS, "--steps", "1", "--out", str(out)], cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
-    conflict = run(
-        ["--variant", "dcgan", *TINY_DIGITS, "--steps", "2", "--width", "8", "--out", str(out)], cwd=tmp_path
-    )
+    shared = shared_runs["digits"]  # a finished 4-step run
+    shared.copy(out)
+    args = shared.args_without("--steps")  # its command, the length given anew
+    conflict = run([*args, "--steps", "5", "--width", "8", "--out", str(out)], cwd=tmp_path)
     assert conflict.returncode == 2 and "conflicts with the run" in conflict.stderr and "width=8" in conflict.stderr
-    refuse = run(["--variant", "dcgan", *TINY_DIGITS, "--steps", "2", "--no-resume", "--out", str(out)], cwd=tmp_path)
+    refuse = run([*args, "--steps", "5", "--no-resume", "--out", str(out)], cwd=tmp_path)
     assert refuse.returncode == 2 and "already holds a run" in refuse.stderr
-    extend = run(["--variant", "dcgan", *TINY_DIGITS, "--steps", "2", "--out", str(out)], cwd=tmp_path)
-    assert extend.returncode == 0 and "resuming at generator step 1" in extend.stdout
+    extend = run([*args, "--steps", "5", "--out", str(out)], cwd=tmp_path)
+    assert extend.returncode == 0 and "resuming at generator step 4 of 5" in extend.stdout
 
 
 def test_celeba_failure_through_the_cli_is_one_line(tmp_path):
