@@ -5,8 +5,9 @@ Rebuilds the generator from the run folder, draws samples and writes
 ``runs/NAME/eval/metrics.json`` plus pictures (sample grid, latent interpolation,
 nearest real neighbours). Metrics: fid, kid, is (Inception), swd (no download),
 prdc (precision, recall, density, coverage), toy (2D data: modes, high-quality
-samples, exact W1), digits (a small classifier trained once on the bundled
-digits). By default, what applies to the run's data.
+samples, exact W1), digits and mnist (a classifier trained once on the bundled
+digits or on MNIST), modes (Stacked MNIST: modes of 1,000 and KL). By default,
+what applies to the run's data.
 
 FID, KID, IS and prdc on photos use the original FID Inception graph (the
 2015-12-05 release, fed as the reference FID code feeds it), downloaded once into
@@ -30,8 +31,14 @@ PROG = "evaluate.py"
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder written by train.py")
-    p.add_argument("--metrics", help="comma-separated subset of fid,kid,is,swd,prdc,toy,digits (default: what applies)")
-    p.add_argument("--num-samples", type=int, help="samples (default 2500 toys, 1797 digits, 10000 images)")
+    p.add_argument(
+        "--metrics", help="comma-separated subset of fid,kid,is,swd,prdc,toy,digits,mnist,modes (default: what applies)"
+    )
+    p.add_argument(
+        "--num-samples",
+        type=int,
+        help="samples (default: the dataset's: 2500 toys, 1797 digits, 26000 stacked_mnist, 10000 other images)",
+    )
     p.add_argument("--batch-size", type=int, default=100, help="batch size of generation and features")
     p.add_argument(
         "--inception-graph",

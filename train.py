@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     a(
         "--dataset",
         default="celeb_a",
-        help="celeb_a (default), folder:PATH, 8gaussians, 25gaussians, swissroll or digits",
+        help="celeb_a (default), folder:PATH, 8gaussians, 25gaussians, swissroll, digits, mnist or stacked_mnist",
     )
     a("--out", help="run folder (default runs/<variant>_<dataset>_<time>)")
     g = p.add_argument_group("schedule")
@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--image-size", type=int, help="32, 64 or 128 (default: the dataset's)")
     g.add_argument("--channels", type=int, choices=(1, 3), help="image channels (default: the dataset's)")
     g.add_argument("--crop", type=int, help="central crop side before resizing (default: the dataset's)")
-    g.add_argument("--data-dir", help="tensorflow-datasets data directory for celeb_a")
+    g.add_argument(
+        "--data-dir",
+        help="celeb_a: tensorflow-datasets' data folder; mnist, stacked_mnist: the folder holding mnist.npz "
+        "(default: Keras' cache, downloaded once)",
+    )
     g.add_argument("--cache", action="store_true", help="cache decoded images in memory")
     g = p.add_argument_group(
         "model (defaults: the variant's paper, then the dataset, then --recipe; --print-config shows the values)"
@@ -86,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--critic-norm", help="batch, layer, instance or none")
     g.add_argument("--activation", help="leaky_relu, relu or selu (selu drops normalization)")
     g.add_argument("--width", type=int, help="network width (DCGAN ngf/ndf; MLP units)")
+    g.add_argument(
+        "--critic-width", type=int, help="the critic's width when it differs from --width (e.g. a weaker critic)"
+    )
     g.add_argument("--depth", type=int, help="hidden layers of the MLP pair (toys)")
     g.add_argument(
         "--allow-batchnorm",

@@ -52,7 +52,8 @@ RUN += ["--steps", "60", "--steps-per-epoch", "20", "--checkpoint-every-steps", 
 RUN += ["--ema-decay", "0.9"]
 BAD_INPUTS = [
     ["--variant", "lsgan"],
-    ["--dataset", "mnist"],
+    ["--dataset", "cifar10"],
+    ["--dataset", "mnist", "--data-dir", "{tmp}/no_mnist"],
     ["--dataset", "digits", "--image-size", "48"],
     ["--dataset", "digits", "--batch-size", "0"],
     ["--dataset", "digits", "--n-critic", "0"],

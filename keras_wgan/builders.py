@@ -19,7 +19,7 @@ def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
         )
         c = networks.build_mlp_critic(
             2,
-            width=config.width,
+            width=config.critic_width or config.width,
             depth=config.depth,
             activation=config.activation,
             norm=config.critic_norm,
@@ -40,7 +40,7 @@ def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
     c = networks.build_critic(
         config.image_size,
         config.channels,
-        width=config.width,
+        width=config.critic_width or config.width,
         norm=config.critic_norm,
         activation=config.activation,
         seed=config.seed + 1000,

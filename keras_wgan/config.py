@@ -64,6 +64,7 @@ IDENTITY_FIELDS = (
     "critic_norm",
     "activation",
     "width",
+    "critic_width",
     "depth",
     "seed",
     "steps_per_epoch",
@@ -115,6 +116,7 @@ class TrainConfig:
     critic_norm: str | None = None
     activation: str | None = None
     width: int | None = None
+    critic_width: int | None = None  # None: the same as width
     depth: int | None = None
     seed: int = 0
     sample_every_epochs: int = 1
@@ -283,7 +285,7 @@ class TrainConfig:
         for name in ("batch_size", "latent_dim", "n_critic", "width", "depth", "steps_per_execution"):
             positive_int(name, getattr(self, name), ConfigError)
         positive_int("sample_every_epochs", self.sample_every_epochs, ConfigError)
-        for name in OPTIONAL_POSITIVE:
+        for name in (*OPTIONAL_POSITIVE, "critic_width"):
             if getattr(self, name) is not None:
                 positive_int(name, getattr(self, name), ConfigError)
         if not self.is_toy and self.image_size not in networks_lib.SUPPORTED_IMAGE_SIZES:

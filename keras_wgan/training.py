@@ -163,6 +163,9 @@ def train(config: TrainConfig) -> Path:
     # cluster is up, so that a chief that stops below (a conflicting resume, a run
     # folder in use) is noticed by the others' health checks instead of never arriving.
     strategy = distribute.make_strategy(tf_strategy)
+    # What the replicas cannot run is refused before the run folder is touched.
+    distribute.check_global_batch(config.batch_size, strategy.num_replicas_in_sync)
+    check_steps_per_execution(config.steps_per_execution, strategy.num_replicas_in_sync)
     try:
         if not role.is_chief:
             # The run folder is the chief's; this worker only computes.
@@ -243,9 +246,6 @@ def _build(config: TrainConfig, strategy: tf.distribute.Strategy) -> GAN:
     """The run's compiled model under its precision policy and seed, in the strategy's scope."""
     keras.mixed_precision.set_global_policy("float32" if config.mixed_precision == "off" else config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
-    replicas = strategy.num_replicas_in_sync
-    distribute.check_global_batch(config.batch_size, replicas)
-    check_steps_per_execution(config.steps_per_execution, replicas)
     with strategy.scope():
         return build_model(config)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers import run_cli
 
 import keras_wgan
 from keras_wgan import backend, networks
@@ -226,10 +227,13 @@ def test_a_model_saved_under_one_backend_loads_under_the_other(other_backend):
 
 
 # ------------------------------------------------------------ the command line
+TOY_CLI = ["--variant=wgan_gp", "--dataset=25gaussians", "--width=16", "--batch-size=32", "--quiet"]
+
+
 def train_cli(out: Path, backend: str, *args: str) -> subprocess.CompletedProcess:
+    """train.py under ``backend`` in a process of its own."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "--variant=wgan_gp", "--dataset=25gaussians", "--width=16"]
-        + ["--batch-size=32", "--quiet", f"--out={out}", *args],
+        [sys.executable, str(ROOT / "train.py"), *TOY_CLI, f"--out={out}", *args],
         cwd=ROOT,
         env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"},
         capture_output=True,
@@ -241,7 +245,8 @@ def train_cli(out: Path, backend: str, *args: str) -> subprocess.CompletedProces
 def test_cli_trains_a_toy_with_every_callback_and_resumes_across_backends(tmp_path):
     out = tmp_path / "run"
     every = ["--ema-decay=0.9", "--grad-norm-every-steps=3", "--plot-every-steps=6", "--tensorboard-histograms"]
-    proc = train_cli(out, BACKEND, "--steps=12", "--steps-per-epoch=6", *every)
+    # This session's backend in this process; the other backend (below) in a process of its own.
+    proc = run_cli("train.py", [*TOY_CLI, f"--out={out}", "--steps=12", "--steps-per-epoch=6", *every])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "finished 12 generator steps" in proc.stdout
     assert "verdict (averaged generator" in proc.stdout
@@ -275,7 +280,7 @@ def test_jax_refuses_what_is_tensorflow_only_in_one_line(tmp_path):
     if BACKEND != "jax":
         pytest.skip("checks the JAX backend's refusals")
     for args in (["--strategy=multiworker"], ["--mixed-precision=mixed_float16"]):
-        proc = train_cli(tmp_path / "run", BACKEND, "--steps=2", *args)
+        proc = run_cli("train.py", [*TOY_CLI, f"--out={tmp_path / 'run'}", "--steps=2", *args])
         assert proc.returncode == 2, proc.stderr[-2000:]
         lines = [line for line in proc.stderr.splitlines() if line.startswith("train.py: error:")]
         assert len(lines) == 1 and "TensorFlow" in lines[0] and "Traceback" not in proc.stderr, proc.stderr

@@ -173,7 +173,7 @@ def test_folder_cache_and_seed(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("folder:/no/such/dir", "not found"), ("folder:", "needs a path"), ("mnist", "unknown dataset")],
+    [("folder:/no/such/dir", "not found"), ("folder:", "needs a path"), ("cifar10", "unknown dataset")],
 )
 def test_bad_dataset_names(name, message):
     with pytest.raises(data.DatasetError, match=message):

@@ -32,13 +32,13 @@ def test_folder_names_and_errors():
     assert registry.folder_path("digits") is None
     with pytest.raises(registry.DatasetError, match="needs a path"):
         registry.get("folder:")
-    for bad in ("folder", "mnist"):
+    for bad in ("folder", "cifar10"):
         with pytest.raises(registry.DatasetError, match=f"unknown dataset '{bad}'; choose celeb_a, folder:PATH"):
             registry.get(bad)
 
 
 def test_the_config_takes_its_defaults_from_the_spec():
-    for name in ("digits", "25gaussians", "celeb_a"):
+    for name in ("digits", "25gaussians", "celeb_a", "mnist", "stacked_mnist"):
         spec = registry.get(name)
         c = TrainConfig(dataset=name).resolve()
         assert (c.image_size, c.channels, c.batch_size, c.latent_dim, c.width) == (
@@ -48,5 +48,5 @@ def test_the_config_takes_its_defaults_from_the_spec():
             spec.latent_dim,
             spec.width,
         )
-    with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
-        TrainConfig(dataset="mnist").resolve()
+    with pytest.raises(ConfigError, match="unknown dataset 'cifar10'"):
+        TrainConfig(dataset="cifar10").resolve()

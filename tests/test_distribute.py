@@ -104,35 +104,44 @@ def test_mirrored_first_step_equals_single_device():
         assert line in result.stdout
 
 
-def train_on_two_cpus(*args: str) -> subprocess.CompletedProcess:
-    """``train.py --cpu-replicas 2 --strategy mirrored`` on a tiny 25gaussians run, plus ``args``."""
-    command = [sys.executable, str(ROOT / "train.py"), "--cpu-replicas", "2", "--strategy", "mirrored"]
-    command += ["--dataset", "25gaussians", "--width", "16", "--quiet", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=600)
+TWO_CPUS = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import train  # train.py
+    common = ["--strategy", "mirrored", "--dataset", "25gaussians", "--width", "16", "--quiet"]
+    out = sys.argv[2]
+    runs = [  # the first call splits the CPU (--cpu-replicas 2, before TensorFlow starts); the others share it
+        ["--cpu-replicas", "2", *common, "--batch-size", "16", "--steps", "3", "--steps-per-epoch", "3",
+         "--out", out + "/m"],
+        [*common, "--batch-size", "15", "--steps", "2", "--out", out + "/refused1"],
+        [*common, "--batch-size", "16", "--steps-per-execution", "4", "--steps", "2", "--out", out + "/refused2"],
+    ]
+    codes = [train.main(args) for args in runs]
+    print("CODES " + json.dumps(codes))
+    """
+)
 
 
-def test_cli_trains_under_mirrored_strategy(tmp_path):
-    result = train_on_two_cpus(
-        "--batch-size", "16", "--steps", "3", "--steps-per-epoch", "3", "--out", str(tmp_path / "m")
+def test_cli_on_two_cpu_replicas_trains_and_refuses_what_the_replicas_cannot_run(tmp_path):
+    # One process for the three train.py calls: --cpu-replicas must come before TensorFlow starts.
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_CPUS, str(ROOT), str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    codes = json.loads(result.stdout.split("CODES ")[-1])
+    assert codes == [0, 2, 2], result.stderr[-3000:]
     assert (tmp_path / "m" / "generator.keras").is_file()
     assert "finished 3 generator steps" in result.stdout
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (["--batch-size", "15"], "--batch-size 15 does not split evenly over 2 replicas"),
-        # Keras 3.15's multi-step loop over a distributed dataset fails for any model; say so up front.
-        (["--batch-size", "16", "--steps-per-execution", "4"], "--steps-per-execution 4 does not work with 2 replicas"),
-    ],
-)
-def test_what_the_replicas_cannot_run_is_refused(tmp_path, flags, message):
-    result = train_on_two_cpus(*flags, "--steps", "2", "--out", str(tmp_path / "refused"))
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert message in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("train.py: error:")]
+    assert errors == [
+        "train.py: error: --batch-size 15 does not split evenly over 2 replicas; use a multiple of 2 (e.g. 14 or 16)",
+        "train.py: error: --steps-per-execution 4 does not work with 2 replicas: Keras' multi-step loop over a "
+        "distributed dataset fails at its first call; use 1 (the default)",
+    ]
     assert "Traceback" not in result.stderr
+    # Refused before anything was written.
+    assert not (tmp_path / "refused1").exists() and not (tmp_path / "refused2").exists()
 
 
 @pytest.mark.parametrize(

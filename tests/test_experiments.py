@@ -30,6 +30,7 @@ def table_rows(markdown):
     return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines[1:]]
 
 
+@pytest.mark.slow  # covered in the default suite by the in-process tests below and stacked_mnist's --quick run
 def test_toys_quick_writes_table_figures_and_skips_finished_runs(tmp_path):
     args = ["--steps", "3", "--width", "16", "--datasets", "25gaussians", "--variants", "dcgan,wgan_gp"]
     out, runs, _ = run_study("toys.py", tmp_path, *args)
@@ -62,6 +63,7 @@ def test_toys_quick_writes_table_figures_and_skips_finished_runs(tmp_path):
     assert log.read_text().count("train.py") == before == 1
 
 
+@pytest.mark.slow  # covered in the default suite by the in-process tests below and stacked_mnist's --quick run
 def test_digits_quick_writes_metrics_and_pictures(tmp_path):
     out, runs, _ = run_study("digits.py", tmp_path, "--steps", "2", "--variants", "wgan_gp", "--jobs", "1")
     rows = table_rows((out / "digits_quick.md").read_text())
@@ -79,6 +81,69 @@ def test_digits_quick_writes_metrics_and_pictures(tmp_path):
     assert float(rows[0]["class KL"]) == pytest.approx(m["class_kl"], rel=1e-2, abs=1e-3)
     for name in ("samples.png", "losses.png", "progress.gif"):
         assert (out / "figures" / f"digits_quick_wgan_gp_{name}").stat().st_size > 500
+
+
+def _record(meta: dict, metrics: dict, extra: dict | None = None, steps: int = 3) -> dict:
+    """A study record as common.train_and_evaluate writes it, with the given metrics."""
+    return {
+        "name": "_".join(str(v) for v in meta.values()),
+        "meta": meta,
+        "metrics": metrics,
+        "extra_metrics": extra or {},
+        "generator_steps": steps,
+        "train_seconds": 90.0,
+    }
+
+
+def test_toys_jobs_and_table_from_records():
+    import toys
+
+    jobs = toys.make_jobs(["25gaussians"], ["dcgan", "wgan_gp"], {"25gaussians": [0, 1]}, 3, 16, 1e-3)
+    assert [j.name for j in jobs] == [f"25gaussians_{v}_s{s}" for v in ("dcgan", "wgan_gp") for s in (0, 1)]
+    assert "--n-critic 1" in " ".join(jobs[0].train_args) and "--gp-weight" not in jobs[0].train_args
+    assert "--n-critic 5 --gp-weight 0.1" in " ".join(jobs[2].train_args)
+    assert jobs[0].eval_args == ["--seed", "0", "--ema"] and jobs[0].extra_evals == {"raw": ["--seed", "0"]}
+    records = []
+    for i, job in enumerate(jobs):
+        metrics = {"modes": 20 + i, "modes_total": 25, "high_quality": 0.5 + 0.1 * i, "w1": 0.2, "w1_true_vs_true": 0.1}
+        metrics.update(precision=0.9, recall=0.5, density=1.0, coverage=0.4)
+        raw = {**metrics, "high_quality": 0.25, "w1": 0.4}
+        records.append(_record(job.meta, metrics, {"raw": raw}))
+    rows = table_rows(toys.table(records, ["25gaussians"], ["dcgan", "wgan_gp"]))
+    assert [r["variant"] for r in rows] == ["dcgan", "wgan_gp"]
+    assert rows[0]["modes covered (per seed)"] == "20/25, 21/25" and rows[1]["seeds"] == "2"
+    assert rows[0]["high-quality %"] == "55 (50-60)" and rows[1]["high-quality %"] == "75 (70-80)"
+    assert rows[0]["W1 / floor"] == "2 (2-2)" and rows[0]["raw G: W1 / floor"] == "4 (4-4)"
+    assert rows[0]["raw G: high-quality %"] == "25 (25-25)"
+    assert rows[0]["train minutes / run"] == "1.5" and rows[0]["precision"] == "0.9 (0.9-0.9)"
+
+
+def test_a_finished_run_is_not_trained_again(tmp_path, monkeypatch):
+    job = common.Job("a_run", ["--variant", "wgan_gp"], ["--seed", "0"], {"variant": "wgan_gp"}, {"ema": ["--ema"]})
+    record = {**_record(job.meta, {"w1": 0.1}), "train_args": job.train_args, "eval_args": job.eval_args}
+    record["extra_evals"] = job.extra_evals
+    (tmp_path / "a_run").mkdir()
+    (tmp_path / "a_run" / "experiment.json").write_text(json.dumps(record))
+    monkeypatch.setattr(common, "run_script", lambda *args, **kwargs: pytest.fail("ran a finished job again"))
+    assert common.train_and_evaluate(job, tmp_path) == record
+    changed = common.Job("a_run", ["--variant", "wgan_gp", "--steps", "9"], job.eval_args, job.meta, job.extra_evals)
+    with pytest.raises(pytest.fail.Exception, match="ran a finished job again"):
+        common.train_and_evaluate(changed, tmp_path)  # other arguments: trained (resumed) again
+
+
+def test_digits_table_with_its_real_data_row():
+    import digits
+
+    real = digits.real_data_metrics()  # held-out real digits through the classifier (cached per pytest run)
+    assert real["classes_covered"] == 10 and real["class_kl"] < 0.05 and real["precision"] > 0.8
+    metrics = {"classes_covered": 9, "class_kl": 0.1, "classifier_score": 8.0, "classifier_fid": 6.0}
+    metrics.update(swd_avg=12.0, precision=0.7, recall=0.8, density=0.9, coverage=0.5)
+    ema = {**metrics, "classes_covered": 10, "class_kl": 0.05, "classifier_fid": 5.0}
+    records = [_record({"variant": "wgan_gp", "seed": s}, metrics, {"ema": ema}) for s in (0, 1)]
+    rows = table_rows(digits.table(records, ["wgan_gp"], real))
+    assert rows[0]["classes covered (per seed, of 10)"] == "9, 9" and rows[0]["EMA G: classifier FID"] == "5 (5-5)"
+    assert rows[1]["variant"].startswith("real digits") and rows[1]["classes covered (per seed, of 10)"] == "10"
+    assert float(rows[1]["class KL"]) == pytest.approx(real["class_kl"], rel=1e-2, abs=1e-3)
 
 
 def test_grad_depth_quick_table_matches_the_recorded_norms(tmp_path):

@@ -236,7 +236,7 @@ def test_divergence_stops_with_metric_and_step(tmp_path):
     ("args", "message"),
     [
         (["--variant", "lsgan"], "unknown variant 'lsgan'"),
-        (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+        (["--dataset", "cifar10"], "unknown dataset 'cifar10'"),
         (["--dataset", "digits", "--image-size", "48"], "--image-size must be one of 32, 64, 128"),
         (["--dataset", "digits", "--batch-size", "0"], "--batch-size must be a positive integer"),
         (["--dataset", "digits", "--n-critic", "0"], "--n-critic must be a positive integer"),

@@ -17,6 +17,9 @@ Datasets:
   authors' toy script, as endless seeded streams.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images) at 32x32, one
   channel (or 3): the offline image dataset.
+- ``mnist``: MNIST from Keras' ``mnist.npz`` (or a copy in ``data_dir``), 28x28
+  padded to 32x32; ``stacked_mnist``: three MNIST digits as RGB, PacGAN's
+  128,000 training triples (``keras_wgan.data.mnist``).
 
 Image datasets are finite (one pass = one epoch); the toys are endless, so
 ``fit`` needs ``steps_per_epoch`` for them.
@@ -26,7 +29,7 @@ One module per job:
 - ``registry``: what each name means (``DatasetSpec``: kind, defaults, size of
   one pass, metrics, the toys' shapes);
 - ``streams``: the resumable stream plumbing (order, position, shards, batches);
-- ``toys``, ``digits``: the generated and the bundled data;
+- ``toys``, ``digits``, ``mnist``: the generated, the bundled and MNIST's data (Stacked MNIST too);
 - ``images``: decoding and preprocessing; ``folders``: image folders (the
   file scan and its cache);
 - ``celeba``: CelebA's TFRecords, read encoded; ``celeba_prepare``: preparing
@@ -42,6 +45,7 @@ from keras_wgan.data.celeba import celeba_dataset
 from keras_wgan.data.digits import digits_dataset, digits_images
 from keras_wgan.data.folders import FolderScan, folder_dataset, image_file_is_whole, scan_folder
 from keras_wgan.data.images import preprocess_image
+from keras_wgan.data.mnist import load_mnist, mnist_dataset, stacked_mnist_dataset
 from keras_wgan.data.registry import DatasetSpec
 from keras_wgan.data.streams import Shard, Stream
 from keras_wgan.data.toys import toy_dataset
@@ -59,10 +63,13 @@ __all__ = [
     "digits_images",
     "folder_dataset",
     "image_file_is_whole",
+    "load_mnist",
     "make_dataset",
+    "mnist_dataset",
     "preprocess_image",
     "registry",
     "scan_folder",
+    "stacked_mnist_dataset",
     "toy_dataset",
 ]
 
@@ -99,8 +106,9 @@ def make_dataset(
             ``batch_size * n_critic`` samples, disjoint chunks for the critic.
         channels: image channels (3, or 1 for digits, by default).
         crop: central crop side (CelebA: 140; folders: largest square).
-        split: tfds split for ``celeb_a``.
-        data_dir: tfds data directory for ``celeb_a``.
+        split: the split: tfds's for ``celeb_a``, ``train`` or ``test`` for ``mnist``.
+        data_dir: tfds' data directory for ``celeb_a``; the folder holding ``mnist.npz`` for
+            ``mnist`` and ``stacked_mnist`` (None: Keras' cache, downloaded once).
         cache: True: decoded images in memory; a path: on disk.
         shuffle: shuffle images every epoch.
         repeat: make image datasets endless (the toys always are); each pass
@@ -149,6 +157,12 @@ def make_dataset(
         return toy_dataset(name, batch, seed, start_batch=start_sample // batch, shard=shard)
     if spec.kind == "digits":
         return digits_dataset(batch, image_size, channels or spec.channels, seed=seed, **stream)
+    if spec.kind in ("mnist", "stacked_mnist"):
+        if channels not in (None, spec.channels):
+            raise DatasetError(f"{name} has {spec.channels} channel(s); got channels={channels}")
+        if spec.kind == "mnist":
+            return mnist_dataset(batch, image_size, data_dir=data_dir, split=split, seed=seed, **stream)
+        return stacked_mnist_dataset(batch, image_size, data_dir=data_dir, seed=seed, **stream)
     if spec.kind == "celeba":
         return celeba_dataset(
             batch,

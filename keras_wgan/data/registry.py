@@ -13,11 +13,14 @@ one imports no TensorFlow.
 | `celeb_a`     | celeba | 64x64x3       | 64    | 128    | 64    | 162,770      | fid, kid, is, swd, prdc |
 | `folder:PATH` | folder | 64x64x3       | 64    | 128    | 64    | files found  | fid, kid, is, swd, prdc |
 | `digits`      | digits | 32x32x1       | 64    | 128    | 64    | 1,797        | digits, swd, prdc       |
+| `mnist`       | mnist  | 32x32x1       | 64    | 128    | 64    | 60,000       | mnist, swd, prdc        |
+| `stacked_mnist` | stacked_mnist | 32x32x3 | 64  | 128    | 64    | 128,000      | modes, swd              |
 | `8gaussians`, `25gaussians`, `swissroll` | toy | 2D points | 256 | 2 | 512 | endless | toy, prdc |
 
 ``prdc`` (precision, recall, density, coverage) is measured on the dataset's
-``features``: Inception pool features for photos, the digits classifier's
-features for digits, the points themselves for the toys.
+``features``: Inception pool features for photos, the classifier's features for
+digits and MNIST (of each channel, concatenated, for Stacked MNIST), the points
+themselves for the toys.
 
 Example:
 >>> from keras_wgan.data import registry
@@ -36,7 +39,7 @@ import numpy as np
 from keras_wgan.errors import DatasetError
 
 #: Every metric ``evaluate.py`` knows.
-ALL_METRICS = ("fid", "kid", "is", "swd", "prdc", "toy", "digits")
+ALL_METRICS = ("fid", "kid", "is", "swd", "prdc", "toy", "digits", "mnist", "modes")
 #: Default CelebA center crop. The aligned faces are 178x218; a 140 px square
 #: keeps the face and hair with little background. DCGAN-era code used 108
 #: (tighter, face only) and Lucic et al. 2018 used 160 (more background).
@@ -76,7 +79,7 @@ class DatasetSpec:
 
     Attributes:
         name: registry name (``folder`` stands for every ``folder:PATH``).
-        kind: ``toy``, ``digits``, ``celeba`` or ``folder``: which pipeline reads it.
+        kind: ``toy``, ``digits``, ``mnist``, ``stacked_mnist``, ``celeba`` or ``folder``: which pipeline reads it.
         image_size, channels: default image shape (None for 2D points).
         crop: default central crop (None: the largest square for folders, none for others).
         batch_size, latent_dim, width: the defaults of ``train.py``.
@@ -86,7 +89,8 @@ class DatasetSpec:
         metrics: what ``evaluate.py`` measures by default.
         applicable_metrics: what it can measure at all.
         features: the feature vectors of the manifold metrics (``prdc``):
-            ``points`` (the 2D samples), ``digits_classifier`` or ``inception``.
+            ``points`` (the 2D samples), ``digits_classifier``, ``mnist_classifier``,
+            ``stacked_mnist_classifier`` (its features of each channel, concatenated) or ``inception``.
         eval_samples: default number of generated samples for evaluation.
         toy: the 2D toy's shape (toys only).
     """
@@ -155,6 +159,33 @@ _REGISTRY: dict[str, DatasetSpec] = {
             applicable_metrics=("digits", "swd", "prdc", "fid", "kid", "is"),
             features="digits_classifier",
             eval_samples=1797,
+        ),
+        # MNIST: 28x28 padded to 32x32; evaluated on as many samples as the test set has.
+        DatasetSpec(
+            "mnist",
+            "mnist",
+            image_size=32,
+            channels=1,
+            num_examples=60_000,
+            epochs=10,
+            metrics=("mnist", "swd", "prdc"),
+            applicable_metrics=("mnist", "swd", "prdc", "fid", "kid", "is"),
+            features="mnist_classifier",
+            eval_samples=10_000,
+        ),
+        # Stacked MNIST, PacGAN's protocol: 128,000 training triples, 26,000 samples scored. prdc on
+        # 26,000 samples would need a 26,000 x 26,000 distance matrix: applicable, not by default.
+        DatasetSpec(
+            "stacked_mnist",
+            "stacked_mnist",
+            image_size=32,
+            channels=3,
+            num_examples=128_000,
+            epochs=10,
+            metrics=("modes", "swd"),
+            applicable_metrics=("modes", "swd", "prdc", "fid", "kid", "is"),
+            features="stacked_mnist_classifier",
+            eval_samples=26_000,
         ),
     )
 }

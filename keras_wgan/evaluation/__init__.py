@@ -1,28 +1,31 @@
-"""Evaluation of generated samples, in three modules by job.
+"""Evaluation of generated samples, one module per job.
 
 - ``metrics``: the metric formulas as pure functions (FID, KID, IS, SWD, 2D
   mixtures, exact W1), tested against NumPy/SciPy references.
-- ``features``: the networks that give features (Keras' Inception-v3, the
-  digits classifier) and the cache of real-data statistics.
+- ``features``: Keras' Inception-v3 features and the cache of real-data statistics.
+- ``classifiers``: the digits and MNIST classifiers (trained once, cached), the
+  classifier metrics, Stacked MNIST's mode count.
 - ``inception_graph``: the original FID Inception network (the 2015-12-05
-  GraphDef), fed as the reference FID and IS code feed it.
+  GraphDef), fed as the reference FID and IS code feed it, checked op by op.
+- ``standin_graph``: a small graph with its tensor names (offline tests).
 - ``run``: ``evaluate_run``, which measures a run folder through a table of
   metrics (what ``evaluate.py`` calls).
 
-The public names of ``metrics`` and ``features`` are available here too.
+The public names of ``metrics``, ``features`` and ``classifiers`` are available here too.
 """
 
 from keras_wgan.errors import MetricUnavailable
-from keras_wgan.evaluation.features import (
-    InceptionFeatures,
-    cached_statistics,
+from keras_wgan.evaluation.classifiers import (
+    class_metrics,
     classifier_outputs,
     digits_classifier,
     digits_metrics,
     digits_split,
-    extract,
-    resize_for_inception,
+    histogram_kl,
+    mnist_classifier,
+    stacked_mnist_modes,
 )
+from keras_wgan.evaluation.features import InceptionFeatures, cached_statistics, extract, resize_for_inception
 from keras_wgan.evaluation.inception_graph import InceptionGraph, inception_graph_path
 from keras_wgan.evaluation.metrics import (
     KID_SUBSET_SIZE,
@@ -48,6 +51,7 @@ __all__ = [
     "InceptionGraph",
     "MetricUnavailable",
     "cached_statistics",
+    "class_metrics",
     "classifier_outputs",
     "digits_classifier",
     "density_coverage",
@@ -58,15 +62,18 @@ __all__ = [
     "fid_from_features",
     "inception_graph_path",
     "frechet_distance",
+    "histogram_kl",
     "inception_score",
     "kernel_inception_distance",
     "kid_subset_size",
     "laplacian_pyramid",
     "mixture_metrics",
+    "mnist_classifier",
     "nearest_neighbour_radii",
     "polynomial_mmd2_unbiased",
     "precision_recall",
     "resize_for_inception",
     "sliced_wasserstein_distance",
+    "stacked_mnist_modes",
     "wasserstein1_exact",
 ]

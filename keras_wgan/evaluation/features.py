@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,8 @@ import tensorflow as tf
 
 from keras_wgan.cache import cache_dir
 from keras_wgan.errors import MetricUnavailable
-from keras_wgan.evaluation.metrics import fid_from_features, inception_score
 from keras_wgan.io_utils import atomic_path, atomic_write_text
-from keras_wgan.safe_load import load_keras, load_npz
+from keras_wgan.safe_load import load_npz
 
 
 # ------------------------------------------------------------ features
@@ -180,111 +178,3 @@ def cached_statistics(key: dict[str, Any], compute: Callable[[], dict[str, np.nd
         np.savez(tmp, **arrays)
     atomic_write_text(path.with_suffix(".json"), json.dumps(key, indent=2, sort_keys=True))
     return arrays
-
-
-# --------------------------------------------------------------- digits
-def digits_split(seed: int = 0, count: int = 1797) -> tuple[np.ndarray, np.ndarray]:
-    """The digits classifier's split: indices of its 80% training digits and of the 20% held out."""
-    order = np.random.default_rng(seed).permutation(count)
-    cut = int(0.8 * count)
-    return order[:cut], order[cut:]
-
-
-def digits_classifier(seed: int = 0, epochs: int = 20, verbose: int = 0) -> tuple[Any, float]:
-    """A small CNN for the bundled digits at 32x32 (trained once, cached), and its held-out accuracy.
-
-    The network (two conv blocks, a 64-unit feature layer named ``features``, a
-    10-way softmax) trains on 80% of the digits and reports accuracy on the other
-    20%. Saved under the cache folder, so later calls load it.
-
-    Args:
-        seed: split and initialization seed.
-        epochs: training epochs.
-        verbose: Keras verbosity while training.
-
-    Returns:
-        ``(model, accuracy)``.
-    """
-    import keras
-
-    from keras_wgan.data import digits_images
-
-    path = cache_dir(f"digits_classifier_s{seed}_e{epochs}.keras")
-    meta = path.with_suffix(".json")
-    if path.is_file() and meta.is_file():
-        return load_keras(path), float(json.loads(meta.read_text())["accuracy"])
-    images, labels = digits_images(32, 1)
-    train_idx, test_idx = digits_split(seed, len(images))
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((32, 32, 1))
-    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Flatten()(x)
-    feats = keras.layers.Dense(64, activation="relu", name="features")(x)
-    out = keras.layers.Dense(10, activation="softmax", name="probs")(feats)
-    model = keras.Model(inputs, out)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(images[train_idx], labels[train_idx], epochs=epochs, batch_size=64, verbose=verbose)
-    accuracy = float(model.evaluate(images[test_idx], labels[test_idx], verbose=0)[1])
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-    atomic_write_text(meta, json.dumps({"accuracy": accuracy, "seed": seed, "epochs": epochs}))
-    return model, accuracy
-
-
-#: classifier -> its (features, probabilities) model, built once (a new model per call retraces predict).
-_TWO_OUTPUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def classifier_outputs(model: Any, images: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """``(features, probabilities)`` of the digits classifier on images in [-1, 1]."""
-    import keras
-
-    both = _TWO_OUTPUT_MODELS.get(model)
-    if both is None:
-        both = keras.Model(model.input, [model.get_layer("features").output, model.output])
-        _TWO_OUTPUT_MODELS[model] = both
-    feats, probs = both.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
-    return feats.astype(np.float64), probs.astype(np.float64)
-
-
-def digits_metrics(fake: np.ndarray, classifier: Any = None, real: np.ndarray | None = None) -> dict[str, float]:
-    """Digits metrics of generated 32x32 one-channel images in [-1, 1].
-
-    Args:
-        fake: generated images ``(n, 32, 32, 1)``.
-        classifier: the digits classifier (``digits_classifier()`` when None).
-        real: real images for the feature FID (all bundled digits when None).
-
-    Returns:
-        ``classes_covered`` (classes predicted at least once... among confident
-        predictions, p > 0.5), ``class_kl`` (KL of the predicted class histogram
-        from uniform), ``classifier_score`` (the IS formula with the classifier),
-        ``classifier_fid`` (FID in the 64-d feature space), ``classifier_accuracy``.
-    """
-    from keras_wgan.data import digits_images
-
-    accuracy = float("nan")
-    if classifier is None:
-        classifier, accuracy = digits_classifier()
-    if real is None:
-        real, _ = digits_images(32, 1)
-    fake = np.asarray(fake, np.float32)
-    if fake.shape[1:] != (32, 32, 1):
-        raise ValueError(f"digits metrics need (n, 32, 32, 1) images. Received {fake.shape}")
-    f_feats, f_probs = classifier_outputs(classifier, fake)
-    r_feats, _ = classifier_outputs(classifier, real)
-    pred = f_probs.argmax(axis=1)
-    confident = f_probs.max(axis=1) > 0.5
-    hist = np.bincount(pred, minlength=10) / len(pred)
-    class_kl = float(np.sum(np.where(hist > 0, hist * np.log(np.maximum(hist, 1e-12) * 10), 0.0)))
-    score, _ = inception_score(f_probs, splits=1)
-    return {
-        "classes_covered": int(len(set(pred[confident].tolist()))),
-        "class_kl": class_kl,
-        "classifier_score": score,
-        "classifier_fid": fid_from_features(r_feats, f_feats),
-        "classifier_accuracy": accuracy,
-    }

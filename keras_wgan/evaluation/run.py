@@ -30,7 +30,7 @@ from keras_wgan.backend import finite_flags_fn
 from keras_wgan.config import TrainConfig
 from keras_wgan.data import registry
 from keras_wgan.errors import ConfigError, NonFiniteModel
-from keras_wgan.evaluation import features
+from keras_wgan.evaluation import classifiers, features
 from keras_wgan.evaluation import metrics as formulas
 from keras_wgan.evaluation.inception_graph import InceptionGraph, inception_graph_path
 from keras_wgan.io_utils import atomic_write_text
@@ -67,9 +67,14 @@ def check_metrics(names: list[str], config: TrainConfig) -> None:
         raise ConfigError(f"{config.dataset} is 2D data: only the {allowed} metrics apply")
     if not spec.is_toy and "toy" in names:
         raise ConfigError("the 'toy' metrics need 2D data")
-    digits_shape = config.image_size == 32 and config.channels == 1
-    if "digits" in names and ("digits" not in spec.applicable_metrics or not digits_shape):
-        raise ConfigError("the 'digits' metrics need a run on digits at 32x32 with one channel")
+    classifier_shape = config.image_size == 32
+    for metric, needs in (
+        ("digits", "a run on digits"),
+        ("mnist", "a run on mnist"),
+        ("modes", "a run on stacked_mnist"),
+    ):
+        if metric in names and (metric not in spec.applicable_metrics or not classifier_shape):
+            raise ConfigError(f"the '{metric}' metrics need {needs} at 32x32 (its classifier's input)")
 
 
 @dataclass
@@ -96,6 +101,11 @@ class Evaluation:
 
     def batches(self, x: np.ndarray):
         return (x[i : i + self.batch_size] for i in range(0, len(x), self.batch_size))
+
+    @functools.cached_property
+    def classifier(self) -> tuple[Any, float]:
+        """The MNIST classifier (trained once on the run's MNIST file, cached) and its test accuracy."""
+        return classifiers.mnist_classifier(self.config.data_dir)
 
     @functools.cached_property
     def inception_features(self) -> dict[str, Any]:
@@ -135,7 +145,26 @@ def _toy(ev: Evaluation) -> dict[str, Any]:
 
 
 def _digits(ev: Evaluation) -> dict[str, Any]:
-    return features.digits_metrics(ev.fake)
+    return classifiers.digits_metrics(ev.fake)
+
+
+def _mnist(ev: Evaluation) -> dict[str, Any]:
+    classifier, accuracy = ev.classifier
+    real_features = classifiers.classifier_outputs(classifier, ev.real)[0]
+    return {
+        **classifiers.class_metrics(ev.fake, classifier, real_features, accuracy),
+        "classifier_below_target": accuracy < classifiers.MNIST_TARGET_ACCURACY,
+    }
+
+
+def _modes(ev: Evaluation) -> dict[str, Any]:
+    classifier, accuracy = ev.classifier
+    results = classifiers.stacked_mnist_modes(classifiers.stacked_probabilities(classifier, ev.fake))
+    return {
+        **results,
+        "classifier_accuracy": accuracy,
+        "classifier_below_target": accuracy < classifiers.MNIST_TARGET_ACCURACY,
+    }
 
 
 def _swd(ev: Evaluation) -> dict[str, Any]:
@@ -146,10 +175,13 @@ def _prdc(ev: Evaluation) -> dict[str, Any]:
     kind = ev.config.dataset_spec.features
     if kind == "points":
         real, fake = ev.real, ev.fake
-    elif kind == "digits_classifier":
-        classifier, _ = features.digits_classifier()
-        real = features.classifier_outputs(classifier, ev.real)[0]
-        fake = features.classifier_outputs(classifier, ev.fake)[0]
+    elif kind in ("digits_classifier", "mnist_classifier"):
+        classifier = classifiers.digits_classifier()[0] if kind == "digits_classifier" else ev.classifier[0]
+        real = classifiers.classifier_outputs(classifier, ev.real)[0]
+        fake = classifiers.classifier_outputs(classifier, ev.fake)[0]
+    elif kind == "stacked_mnist_classifier":
+        real = classifiers.stacked_features(ev.classifier[0], ev.real)
+        fake = classifiers.stacked_features(ev.classifier[0], ev.fake)
     else:
         f = ev.inception_features
         real, fake, kind = f["real_pool"], f["fake_pool"], f["identity"]
@@ -188,6 +220,8 @@ def _inception_score(ev: Evaluation) -> dict[str, Any]:
 METRICS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
     "toy": _toy,
     "digits": _digits,
+    "mnist": _mnist,
+    "modes": _modes,
     "swd": _swd,
     "prdc": _prdc,
     "fid": _fid,
