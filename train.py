@@ -85,9 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--d-lr", type=float, help="critic learning rate")
     g.add_argument("--beta1", dest="beta_1", type=float, help="Adam beta_1")
     g.add_argument("--beta2", dest="beta_2", type=float, help="Adam beta_2")
-    g.add_argument("--gp-weight", type=float, help="the gradient penalty's weight lambda")
+    g.add_argument(
+        "--gp-weight",
+        type=float,
+        help="the penalty's weight: lambda (wgan_gp, wgan_lp, dragan), gamma (r1), k (wgan_div)",
+    )
+    g.add_argument("--penalty-power", type=float, help="wgan_div's exponent p")
+    g.add_argument("--r2-weight", type=float, help="r1: also the same penalty on generated samples (R2), this weight")
+    g.add_argument("--loss", help="hinge: the hinge loss in place of the variant's own")
     g.add_argument("--clip-value", type=float, help="WGAN's weight clip c")
-    g.add_argument("--critic-norm", help="batch, layer, instance or none")
+    g.add_argument("--critic-norm", help="batch, layer, instance, spectral or none")
     g.add_argument("--activation", help="leaky_relu, relu or selu (selu drops normalization)")
     g.add_argument("--width", type=int, help="network width (DCGAN ngf/ndf; MLP units)")
     g.add_argument(

@@ -248,14 +248,14 @@ def publish(out: Path, stem: str, settings: str, body: str, data: Any, extra: st
     print(f"wrote {out / (stem + '.md')}")
 
 
-def seed_plan(args: argparse.Namespace, keys: Sequence[str], headline: str) -> dict[str, list[int]]:
-    """Seeds per row key: ``--seeds`` (or seed 0 with ``--quick``) for all; else two for ``headline``, one for the rest.
+FULL_SEEDS = (0, 1, 2)  # every row of a full study: mean and spread over at least three seeds
 
-    The full studies give their headline result two seeds and the other rows one (a CPU budget).
-    """
+
+def seed_plan(args: argparse.Namespace, keys: Sequence[str]) -> dict[str, list[int]]:
+    """Seeds per row key: ``--seeds`` (or seed 0 with ``--quick``) for all, else ``FULL_SEEDS`` for all."""
     if args.seeds is not None or args.quick:
         return {k: parse_list(args.seeds, (0,), int) for k in keys}
-    return {k: [0, 1] if k == headline else [0] for k in keys}
+    return {k: list(FULL_SEEDS) for k in keys}
 
 
 def seeds_note(seeds: dict[str, list[int]]) -> str:

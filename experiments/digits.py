@@ -1,10 +1,11 @@
-"""Study 3: all five variants on the bundled digits at 32x32 (no download), several seeds.
+"""Study 3: every variant on the bundled digits at 32x32 (no download), several seeds.
 
 Each variant trains with its paper's defaults (``keras_wgan.variants``: DCGAN and
 the relativistic GANs Adam 2e-4 (0.5, 0.999), one critic step; WGAN RMSprop 5e-5,
 clip 0.01, five critic steps; WGAN-GP Adam 1e-4 (0, 0.9), penalty weight 10,
-five critic steps) and the DCGAN network pair of the library, made narrower for a
-CPU budget (``--width``; 64 is the DCGAN paper's). ``python evaluate.py`` then
+five critic steps; the newer members as in the README's variants table) and
+the DCGAN network pair of the library, made narrower for a CPU budget
+(``--width``; 64 is the DCGAN paper's). ``python evaluate.py`` then
 computes the digits metrics on 1797 samples (classes covered by confident
 classifier predictions, KL between the class histogram and the uniform one,
 classifier score, classifier-feature FID, sliced Wasserstein distance, and
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, help="DCGAN ngf/ndf (full: 16, quick: 8; the DCGAN paper: 64)")
     args = parser.parse_args(argv)
     variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
-    seeds = common.seed_plan(args, variants, headline="wgan_gp")
+    seeds = common.seed_plan(args, variants)
     steps = args.steps or (100 if args.quick else 5000)
     width = args.width or (8 if args.quick else 16)
     stem = "digits_quick" if args.quick else "digits"

@@ -1,10 +1,11 @@
-"""Study 1: all five variants on the 2D toys (8gaussians, 25gaussians, swissroll), several seeds.
+"""Study 1: every variant on the 2D toys (8gaussians, 25gaussians, swissroll), several seeds.
 
 Settings follow the WGAN-GP authors' toy script (Gulrajani et al. 2017,
 ``gan_toy.py``): ReLU MLPs with 3 hidden layers for both networks, batch 256,
 2D latent, five critic steps per generator step for the Wasserstein variants
 (one for the others), penalty weight 0.1 for WGAN-GP on the toys, weight
-clipping at 0.01 with RMSprop 5e-5 for WGAN. Two things are changed to fit a
+clipping at 0.01 with RMSprop 5e-5 for WGAN; the newer members take their critic
+steps, penalty and (for R1) RMSprop from their papers. Two things are changed to fit a
 CPU budget, and the table says so: the width (``--width``, 512 in the paper's
 script) and the Adam learning rate (``--adam-lr``, 1e-4 in the script). The
 main columns evaluate an exponential moving average of the generator (decay
@@ -42,13 +43,26 @@ EMA_DECAY = common.EMA_DECAY
 
 
 def variant_args(variant: str, adam_lr: float) -> list[str]:
-    """train.py options of one variant with the toy script's optimizers."""
-    if variant == "wgan":
-        return ["--n-critic", "5", "--optimizer", "rmsprop", "--lr", "5e-5", "--clip-value", "0.01"]
-    args = ["--optimizer", "adam", "--lr", str(adam_lr), "--beta1", "0.5", "--beta2", "0.9"]
-    if variant == "wgan_gp":
-        return ["--n-critic", "5", "--gp-weight", "0.1", *args]
-    return ["--n-critic", "1", *args]
+    """train.py options of one variant on the toys: one rule for every member of the family.
+
+    Adam-trained members get Adam ``adam_lr`` with the toy script's (0.5, 0.9); members the
+    papers train with RMSprop (``wgan``, ``r1``) keep their paper's RMSprop. Critic steps and
+    the penalty come from the registry's toy defaults (``PaperDefaults.for_toys``: WGAN-GP's
+    and WGAN-LP's lambda 0.1 from the toy script, the others their papers' values).
+    """
+    defaults = variants_lib.get(variant).paper_defaults.for_toys()
+    args = ["--n-critic", str(defaults.n_critic)]
+    if defaults.optimizer == "adam":
+        args += ["--optimizer", "adam", "--lr", str(adam_lr), "--beta1", "0.5", "--beta2", "0.9"]
+    else:
+        args += ["--optimizer", defaults.optimizer, "--lr", f"{defaults.learning_rate:g}"]
+    if defaults.clip_value is not None:
+        args += ["--clip-value", f"{defaults.clip_value:g}"]
+    if defaults.gp_weight is not None:
+        args += ["--gp-weight", f"{defaults.gp_weight:g}"]
+    if defaults.penalty_power is not None:
+        args += ["--penalty-power", f"{defaults.penalty_power:g}"]
+    return args
 
 
 def make_jobs(datasets, variants, seeds: dict, steps: int, width: int, adam_lr: float) -> list[common.Job]:
@@ -126,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     datasets = common.parse_choices(parser, args.datasets, DATASETS, "dataset")
     variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
-    seeds = common.seed_plan(args, datasets, headline="25gaussians")
+    seeds = common.seed_plan(args, datasets)
     steps = args.steps or (300 if args.quick else 12000)
     width = args.width or (64 if args.quick else 128)
     runs = args.runs / ("toys_quick" if args.quick else "toys")
@@ -138,11 +152,12 @@ def main(argv: list[str] | None = None) -> None:
     stem = "toys_quick" if args.quick else "toys"
     body = table(records, datasets, variants)
     settings = (
-        f"MLP {width}x3 (ReLU) for both networks, batch 256, 2D latent; Wasserstein variants 5 critic steps per "
-        f"generator step, the others 1; wgan: RMSprop 5e-5, clip 0.01; the others Adam {args.adam_lr:g} "
-        f"(0.5, 0.9); wgan_gp penalty weight 0.1. Main columns: the generator's exponential moving average "
-        f"(decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: the trained generator itself. Evaluated on "
-        f"2500 samples (exact W1 on 2000). Seeds: " + common.seeds_note(seeds) + ". " + common.timing_note(args.jobs)
+        f"MLP {width}x3 (ReLU) for both networks, batch 256, 2D latent; each variant's critic steps per generator "
+        f"step and penalty from its paper (wgan_gp and wgan_lp: the toy script's lambda 0.1); wgan: RMSprop 5e-5, "
+        f"clip 0.01; r1: RMSprop 1e-4; the others Adam {args.adam_lr:g} (0.5, 0.9). Main columns: the generator's "
+        f"exponential moving average (decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: the trained "
+        f"generator itself. Evaluated on 2500 samples (exact W1 on 2000). Seeds: {common.seeds_note(seeds)}. "
+        + common.timing_note(args.jobs)
     )
     common.publish(out, stem, settings, body, records)
     # The final critic landscape of each variant on each dataset (first seed).

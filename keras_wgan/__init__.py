@@ -2,14 +2,15 @@
 
 Public API:
 
-- models: ``GAN`` (base), ``DCGAN``, ``RSGAN``, ``RaGAN``, ``WGAN``, ``WGANGP``;
+- models: ``GAN`` (base), ``DCGAN``, ``RSGAN``, ``RaGAN``, ``WGAN``, ``WGANGP``, and
+  their successors ``SNGAN``, ``WGANLP``, ``DRAGAN``, ``R1GAN``, ``WGANDiv``;
 - ``WeightClip`` (constraint), ``gradient_penalty`` (penalty);
 - modules ``losses``, ``penalties``, ``networks``, ``variants``.
 """
 
 from keras_wgan import losses, networks, penalties, variants
 from keras_wgan.constraints import WeightClip
-from keras_wgan.models import DCGAN, GAN, RSGAN, WGAN, WGANGP, RaGAN
+from keras_wgan.models import DCGAN, DRAGAN, GAN, R1GAN, RSGAN, SNGAN, WGAN, WGANGP, WGANLP, RaGAN, WGANDiv
 from keras_wgan.penalties import gradient_penalty
 
 __version__ = "0.1.0"
@@ -21,6 +22,11 @@ __all__ = [
     "RaGAN",
     "WGAN",
     "WGANGP",
+    "SNGAN",
+    "WGANLP",
+    "DRAGAN",
+    "R1GAN",
+    "WGANDiv",
     "WeightClip",
     "gradient_penalty",
     "losses",

@@ -55,9 +55,15 @@ def build_model(config: TrainConfig) -> GAN:
     overrides: dict[str, Any] = {"n_critic": config.n_critic, "seed": config.seed, "latent_dim": config.latent_dim}
     if variant.clip_value is not None:
         overrides["clip_value"] = config.clip_value
-    if variant.gp_weight is not None:
-        overrides["gp_weight"] = config.gp_weight
+    if variant.penalty_weight_arg is not None:
+        overrides[variant.penalty_weight_arg] = config.gp_weight
         overrides["allow_batchnorm"] = config.allow_batchnorm
+    if config.penalty_power is not None:
+        overrides["power"] = config.penalty_power
+    if config.r2_weight is not None:
+        overrides["r2_weight"] = config.r2_weight
+    if config.loss is not None:
+        overrides["loss"] = config.loss
     model = variant.build_model(g, c, **overrides)
     model.compile(
         g_optimizer=variant.make_optimizer(config.optimizer, config.g_lr, config.beta_1, config.beta_2),

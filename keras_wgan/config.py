@@ -36,6 +36,7 @@ from keras_wgan.data import registry
 from keras_wgan.distribute import STRATEGIES
 from keras_wgan.errors import ConfigError, DatasetError, positive_int
 from keras_wgan.io_utils import atomic_write_text
+from keras_wgan.models.gan import LOSSES
 from keras_wgan.paper_defaults import OPTIMIZERS, PaperDefaults
 
 __all__ = ["ConfigError", "TrainConfig"]
@@ -60,7 +61,10 @@ IDENTITY_FIELDS = (
     "beta_1",
     "beta_2",
     "gp_weight",
+    "penalty_power",
+    "r2_weight",
     "clip_value",
+    "loss",
     "critic_norm",
     "activation",
     "width",
@@ -111,8 +115,11 @@ class TrainConfig:
     d_lr: float | None = None
     beta_1: float | None = None
     beta_2: float | None = None
-    gp_weight: float | None = None
+    gp_weight: float | None = None  # the penalty's weight: lambda (GP, LP, DRAGAN), gamma (R1) or k (WGAN-div)
+    penalty_power: float | None = None  # WGAN-div's p
+    r2_weight: float | None = None  # R1's optional R2 term on generated samples
     clip_value: float | None = None
+    loss: str | None = None  # None: the variant's own losses; "hinge": the hinge loss
     critic_norm: str | None = None
     activation: str | None = None
     width: int | None = None
@@ -211,6 +218,7 @@ class TrainConfig:
             "beta_1": paper.beta_1,
             "beta_2": paper.beta_2,
             "gp_weight": paper.gp_weight,
+            "penalty_power": paper.penalty_power,
             "clip_value": paper.clip_value,
             "critic_norm": paper.critic_norm,
         }
@@ -220,8 +228,10 @@ class TrainConfig:
             "width": spec.width,
             "depth": 3,
         }
-        if spec.is_toy:  # the toy script's MLPs: ReLU, no normalization
-            dataset_values.update(activation="relu", critic_norm="none")
+        if spec.is_toy:  # the toy script's MLPs: ReLU, no normalization layers (a spectral critic stays spectral)
+            dataset_values.update(
+                activation="relu", critic_norm="spectral" if paper.critic_norm == "spectral" else "none"
+            )
         else:
             dataset_values.update(image_size=spec.image_size, channels=spec.channels, activation="leaky_relu")
         recipe_values: dict[str, Any] = {}
@@ -297,16 +307,44 @@ class TrainConfig:
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 _bad(name, getattr(self, name), f"must be one of {', '.join(allowed)}")
-        if self.gp_weight is not None and self.gp_weight < 0:
-            _bad("gp_weight", self.gp_weight, "must be >= 0")
+        paper = self.paper_defaults()
+        for name, applies, what in (
+            ("gp_weight", paper.gp_weight is not None, "has no penalty"),
+            ("penalty_power", paper.penalty_power is not None, "has no penalty exponent (wgan_div has)"),
+            ("r2_weight", self.variant == "r1", "has no R2 term (r1 has)"),
+            ("clip_value", paper.clip_value is not None, "does not clip weights (wgan does)"),
+        ):
+            value = getattr(self, name)
+            if value is not None and not applies:
+                raise ConfigError(f"`{name}` does not apply: {self.variant} {what}", field=name)
+            if value is not None and not value >= 0:
+                _bad(name, value, "must be >= 0")
         if self.clip_value is not None and not self.clip_value > 0:
             _bad("clip_value", self.clip_value, "must be > 0")
+        if self.penalty_power is not None and not self.penalty_power > 0:
+            _bad("penalty_power", self.penalty_power, "must be > 0")
+        if self.loss not in (None, *LOSSES):
+            _bad("loss", self.loss, f"must be one of {', '.join(LOSSES)} (or left out: the variant's own)")
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
             _bad("ema_decay", self.ema_decay, "must be in [0, 1)")
-        if self.paper_defaults().gp_weight is not None and self.critic_norm == "batch" and not self.allow_batchnorm:
+        if paper.gp_weight is not None and self.critic_norm == "batch" and not self.allow_batchnorm:
             raise ConfigError(
                 f"`critic_norm` batch mixes the examples of a batch and breaks the per-example gradient penalty of "
-                f"{self.variant}; use layer (the paper's), instance or none, or add `allow_batchnorm` to force it",
+                f"{self.variant}; use layer (the paper's), instance, spectral or none, or add `allow_batchnorm` to "
+                "force it",
+                field="critic_norm",
+            )
+        if paper.clip_value is not None and self.critic_norm == "spectral":
+            raise ConfigError(
+                f"`critic_norm` spectral rescales the weights {self.variant} clips: the two fight over one constraint; "
+                "use another norm, or --variant sngan for spectral normalization",
+                field="critic_norm",
+            )
+        if paper.critic_norm == "spectral" and self.critic_norm != "spectral":
+            raise ConfigError(
+                f"{self.variant} is the hinge loss with a spectrally normalized critic; `critic_norm` "
+                f"{self.critic_norm} would make it another model: for the hinge loss with another critic, use "
+                "another variant with `loss` hinge",
                 field="critic_norm",
             )
         if self.epochs is not None and self.steps is not None:

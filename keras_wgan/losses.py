@@ -13,7 +13,9 @@ The names follow the literature:
   Jolicoeur-Martineau 2019, "The relativistic discriminator: a key element
   missing from standard GAN" (RSGAN and RaGAN).
 - ``wasserstein_*``: Arjovsky et al. 2017, "Wasserstein GAN", also used with
-  the gradient penalty of Gulrajani et al. 2017.
+  the gradient penalty of Gulrajani et al. 2017 (and WGAN-LP, WGAN-div).
+- ``hinge_*``: the hinge loss of Lim & Ye 2017 ("Geometric GAN") and Tran et al.
+  2017, which Miyato et al. 2018 train their spectrally normalized GANs with.
 
 All losses are computed in float32 whatever the compute dtype, so they behave
 the same under mixed precision. They are written with ``keras.ops``, so the same
@@ -177,3 +179,35 @@ def wasserstein_estimate(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         Scalar float32 value.
     """
     return ops.mean(_flat32(real_scores)) - ops.mean(_flat32(fake_scores))
+
+
+def hinge_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge loss of the critic ``L_C = E[max(0, 1 - C(x_r))] + E[max(0, 1 + C(x_f))]``.
+
+    Real scores above 1 and fake scores below -1 cost nothing: the critic stops
+    pushing samples it already separates by a margin.
+
+    Args:
+        real_scores: critic outputs on real samples.
+        fake_scores: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+
+    Example:
+    >>> float(hinge_critic_loss([2.0, 0.5], [-3.0, 0.0]))  # (0 + 0.5) / 2 + (0 + 1) / 2
+    0.75
+    """
+    return ops.mean(ops.relu(1.0 - _flat32(real_scores))) + ops.mean(ops.relu(1.0 + _flat32(fake_scores)))
+
+
+def hinge_generator_loss(fake_scores: Tensor) -> Tensor:
+    """The generator's loss with the hinge critic, ``L_G = -E[C(x_f)]`` (as the Wasserstein generator's).
+
+    Args:
+        fake_scores: critic outputs on generated samples.
+
+    Returns:
+        Scalar float32 loss.
+    """
+    return -ops.mean(_flat32(fake_scores))

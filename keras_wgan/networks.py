@@ -12,6 +12,11 @@ Options beyond the papers: the critic's normalization (``batch``, ``layer``
 as in WGAN-GP, ``instance``, ``none``), and SELU activations (Klambauer et al.
 2017) in place of normalization + ReLU / LeakyReLU.
 
+``norm="spectral"`` (Miyato et al. 2018) wraps every convolution and dense layer
+of a critic in ``keras_wgan.spectral_norm.SpectralNormalization`` (Keras'
+layer, used as the paper's reparametrization ``W / sigma(W)``) instead of
+adding normalization layers; ``spectral_layers(model)`` finds them.
+
 ``sublayers(model)`` walks the layers of a (nested) model, for code that
 looks for layers of a kind (batch normalization) or with weights.
 """
@@ -24,9 +29,10 @@ import keras
 from keras import layers
 
 from keras_wgan.errors import positive_int
+from keras_wgan.spectral_norm import SpectralNormalization
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
-NORMS = ("batch", "layer", "instance", "none")
+NORMS = ("batch", "layer", "instance", "spectral", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "selu")
 
 # Radford et al. 2016: all weights from N(0, 0.02).
@@ -53,6 +59,25 @@ def sublayers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
     return found
 
 
+def batchnorm_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """The ``keras.layers.BatchNormalization`` layers inside ``model`` (``model`` itself included)."""
+    return [layer for layer in [model, *sublayers(model)] if isinstance(layer, layers.BatchNormalization)]
+
+
+def spectral_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """The spectral normalization layers (Keras' or this package's) inside ``model``."""
+    return [layer for layer in sublayers(model) if isinstance(layer, layers.SpectralNormalization)]
+
+
+def _weighted(layer: layers.Layer, norm: str) -> layers.Layer:
+    """``layer`` itself, or wrapped in spectral normalization (one power iteration per training call)."""
+    if norm != "spectral":
+        return layer
+    # The wrapper runs in the wrapped layer's dtype (it casts its output to its input's): a float32
+    # score layer stays float32 under mixed precision.
+    return SpectralNormalization(layer, power_iterations=1, dtype=layer.dtype_policy, name=f"sn_{layer.name}")
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}")
@@ -77,6 +102,7 @@ def _seed(seed: int | None, offset: int) -> int | None:
 
 
 def _norm_layer(norm: str, name: str) -> layers.Layer | None:
+    """The normalization layer after a convolution (None for ``none`` and ``spectral``, which acts on weights)."""
     if norm == "batch":
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
     if norm == "layer":
@@ -204,8 +230,10 @@ def build_critic(
         image_size: 32, 64 or 128.
         channels: 1 or 3.
         width: channels of the first convolution (``ndf`` in DCGAN, 64).
-        norm: ``batch`` (DCGAN), ``layer`` (WGAN-GP), ``instance`` or
-            ``none``; None means ``none`` with SELU and ``batch`` otherwise.
+        norm: ``batch`` (DCGAN), ``layer`` (WGAN-GP), ``instance``, ``spectral``
+            (SNGAN: every convolution and the dense layer spectrally normalized, no
+            normalization layers) or ``none``; None means ``none`` with SELU and
+            ``batch`` otherwise.
         activation: ``leaky_relu`` (slope 0.2, default), ``relu`` or ``selu``.
         seed: seed of the weight initializers.
         name: model name.
@@ -229,20 +257,22 @@ def build_critic(
     x_in = keras.Input((image_size, image_size, channels), name="image")
     x = x_in
     for i in range(n):
-        x = layers.Conv2D(
+        conv = layers.Conv2D(
             width * 2**i,
             4,
             strides=2,
             padding="same",
             kernel_initializer=_initializer(activation, _seed(seed, i)),
             name=f"down_{i}",
-        )(x)
+        )
+        x = _weighted(conv, norm)(x)
         norm_layer = _norm_layer(norm, f"norm_{i}") if i > 0 else None
         if norm_layer is not None:
             x = norm_layer(x)
         x = _activation_layer(activation, f"act_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
-    out = layers.Dense(1, kernel_initializer=_initializer("relu", _seed(seed, n)), dtype="float32", name="score")(x)
+    score = layers.Dense(1, kernel_initializer=_initializer("relu", _seed(seed, n)), dtype="float32", name="score")
+    out = _weighted(score, norm)(x)
     return keras.Model(x_in, out, name=name)
 
 
@@ -259,19 +289,19 @@ def _mlp(
         init = (keras.initializers.LecunNormal if activation == "selu" else keras.initializers.GlorotUniform)(
             seed=_seed(seed, i)
         )
-        x = layers.Dense(width, kernel_initializer=init, name=f"dense_{i}")(x)
+        x = _weighted(layers.Dense(width, kernel_initializer=init, name=f"dense_{i}"), norm)(x)
         if norm == "batch":
             x = layers.BatchNormalization(name=f"norm_{i}")(x)
         elif norm in ("layer", "instance"):
             x = layers.LayerNormalization(name=f"norm_{i}")(x)
         x = _activation_layer(activation, f"act_{i}")(x)
-    out = layers.Dense(
+    output = layers.Dense(
         out_dim,
         kernel_initializer=keras.initializers.GlorotUniform(seed=_seed(seed, depth)),
         dtype="float32",
         name="output",
-    )(x)
-    return keras.Model(x_in, out, name=name)
+    )
+    return keras.Model(x_in, _weighted(output, norm)(x), name=name)
 
 
 def build_mlp_generator(
@@ -328,7 +358,7 @@ def build_mlp_critic(
         depth: number of hidden layers (3; deeper critics show the gradient
             behaviour of weight clipping vs. the penalty).
         activation: ``relu`` (default), ``leaky_relu`` or ``selu``.
-        norm: ``none`` (default), ``batch``, ``layer``.
+        norm: ``none`` (default), ``batch``, ``layer`` or ``spectral`` (every dense layer spectrally normalized).
         seed: seed of the weight initializers.
         name: model name.
 

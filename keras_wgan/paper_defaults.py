@@ -4,13 +4,22 @@ The models (``GAN.paper_defaults``, used by ``compile()`` without optimizers) an
 the variant registry (``keras_wgan.variants``) both read this table; it imports
 neither, so neither imports the other.
 
-| variant   | optimizer (paper)              | n_critic | critic norm | extra          |
-|-----------|--------------------------------|----------|-------------|----------------|
-| `dcgan`   | Adam 2e-4, beta1 0.5, b2 0.999 | 1        | batch       |                |
-| `rsgan`   | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
-| `ragan`   | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
-| `wgan`    | RMSprop 5e-5 (eps outside)     | 5        | batch       | clip 0.01      |
-| `wgan_gp` | Adam 1e-4, beta1 0.0, b2 0.9   | 5        | layer       | lambda 10      |
+| variant    | optimizer (paper)              | n_critic | critic norm | extra          |
+|------------|--------------------------------|----------|-------------|----------------|
+| `dcgan`    | Adam 2e-4, beta1 0.5, b2 0.999 | 1        | batch       |                |
+| `rsgan`    | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
+| `ragan`    | Adam 2e-4, 0.5, 0.999          | 1        | batch       |                |
+| `wgan`     | RMSprop 5e-5 (eps outside)     | 5        | batch       | clip 0.01      |
+| `wgan_gp`  | Adam 1e-4, beta1 0.0, b2 0.9   | 5        | layer       | lambda 10      |
+| `sngan`    | Adam 2e-4, 0.0, 0.9            | 5        | spectral    | hinge loss     |
+| `wgan_lp`  | Adam 1e-4, 0.0, 0.9            | 5        | layer       | lambda 10      |
+| `dragan`   | Adam 1e-4, 0.5, 0.9            | 1        | layer       | lambda 10      |
+| `r1`       | RMSprop 1e-4 (eps outside)     | 1        | none        | gamma 10       |
+| `wgan_div` | Adam 2e-4, 0.5, 0.999          | 5        | layer       | k 2, p 6       |
+
+Where each value comes from is written beside it below (the paper, its table, or
+the authors' released configuration). ``gp_weight`` is the weight of whatever
+penalty the variant has (lambda, gamma or k); ``penalty_power`` is WGAN-div's p.
 
 On the 2D toys the WGAN-GP authors' toy script (``gan_toy.py``) used other values
 for WGAN-GP: Adam 1e-4 with beta1 0.5, beta2 0.9 and lambda 0.1 (``for_toys``);
@@ -46,7 +55,8 @@ class PaperDefaults:
         n_critic: critic updates per generator update.
         critic_norm: normalization of the DCGAN critic.
         clip_value: WGAN weight-clipping bound, None where it does not apply.
-        gp_weight: WGAN-GP penalty weight lambda, None where it does not apply.
+        gp_weight: the penalty's weight (lambda, gamma or k), None where there is no penalty.
+        penalty_power: WGAN-div's exponent p, None elsewhere.
         toy_overrides: the values the same authors used on the 2D toys, where
             they differ (``(name, value)`` pairs; see ``for_toys``).
     """
@@ -61,6 +71,7 @@ class PaperDefaults:
     critic_norm: str = "batch"
     clip_value: float | None = None
     gp_weight: float | None = None
+    penalty_power: float | None = None
     toy_overrides: tuple[tuple[str, Any], ...] = ()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -124,4 +135,54 @@ WGAN_GP = PaperDefaults(
     gp_weight=10.0,
     # gan_toy.py: Adam(1e-4, beta1 0.5, beta2 0.9) and lambda 0.1 on the 2D toys.
     toy_overrides=(("beta_1", 0.5), ("beta_2", 0.9), ("gp_weight", 0.1)),
+)
+
+# Miyato et al. 2018, the authors' CIFAR-10 configuration (sngan_projection, configs/sn_cifar10_unconditional.yml):
+# the hinge loss, Adam alpha 2e-4, beta1 0.0, beta2 0.9, n_dis 5.
+SNGAN = PaperDefaults(
+    "Miyato et al. 2018, arXiv:1802.05957",
+    optimizer="adam",
+    learning_rate=2e-4,
+    beta_1=0.0,
+    beta_2=0.9,
+    n_critic=5,
+    critic_norm="spectral",
+)
+# Petzka et al. 2018 build on the WGAN-GP setting and compare the two penalties in it: its optimizer, critic
+# steps and lambda (on the 2D toys the WGAN-GP toy script's values, as for WGAN-GP), with the one-sided penalty.
+WGAN_LP = dataclasses.replace(WGAN_GP, paper="Petzka et al. 2018, arXiv:1709.08894")
+# Kodali et al. 2017, the authors' code (DRAGAN.ipynb): lambda 10, Adam 1e-4 (0.5, 0.9), one critic step.
+# Batch normalization would mix the examples the penalty takes one by one: layer norm, as WGAN-GP.
+DRAGAN = PaperDefaults(
+    "Kodali et al. 2017, arXiv:1705.07215",
+    optimizer="adam",
+    learning_rate=1e-4,
+    beta_1=0.5,
+    beta_2=0.9,
+    n_critic=1,
+    critic_norm="layer",
+    gp_weight=10.0,
+)
+# Mescheder et al. 2018: gamma 10 with the paper's gamma / 2 (eq. 9); the authors' configs (GAN_stability,
+# configs/default.yaml): RMSprop 1e-4 (PyTorch's: epsilon 1e-8 outside the root, alpha 0.99), one critic step,
+# critics without normalization.
+R1 = PaperDefaults(
+    "Mescheder et al. 2018, arXiv:1801.04406",
+    optimizer="rmsprop",
+    learning_rate=1e-4,
+    n_critic=1,
+    critic_norm="none",
+    gp_weight=10.0,
+)
+# Wu et al. 2018: k 2 and p 6 (the paper's recommended values), Adam 2e-4 (0.5, 0.999), 5 critic steps.
+WGAN_DIV = PaperDefaults(
+    "Wu et al. 2018, arXiv:1712.01026",
+    optimizer="adam",
+    learning_rate=2e-4,
+    beta_1=0.5,
+    beta_2=0.999,
+    n_critic=5,
+    critic_norm="layer",
+    gp_weight=2.0,
+    penalty_power=6.0,
 )

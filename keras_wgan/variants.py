@@ -19,7 +19,7 @@ from typing import Any
 
 import keras
 
-from keras_wgan.models import DCGAN, GAN, RSGAN, WGAN, WGANGP, RaGAN
+from keras_wgan.models import DCGAN, DRAGAN, GAN, R1GAN, RSGAN, SNGAN, WGAN, WGANGP, WGANLP, RaGAN, WGANDiv
 from keras_wgan.paper_defaults import OPTIMIZERS, PaperDefaults
 
 __all__ = ["OPTIMIZERS", "Variant", "get", "names"]
@@ -71,8 +71,15 @@ class Variant:
         if d.clip_value is not None:
             kwargs["clip_value"] = d.clip_value
         if d.gp_weight is not None:
-            kwargs["gp_weight"] = d.gp_weight
+            kwargs[self.penalty_weight_arg] = d.gp_weight
+        if d.penalty_power is not None:
+            kwargs["power"] = d.penalty_power
         return kwargs
+
+    @property
+    def penalty_weight_arg(self) -> str | None:
+        """The model class's constructor argument for the penalty's weight (None: no penalty)."""
+        return getattr(self.model_class, "penalty_weight_arg", None)
 
     def build_model(self, generator: keras.Model, critic: keras.Model, **overrides: Any) -> GAN:
         """Instantiates ``model_class`` with this variant's defaults, overridable.
@@ -97,6 +104,11 @@ _REGISTRY: dict[str, Variant] = {
         Variant("ragan", RaGAN),
         Variant("wgan", WGAN),
         Variant("wgan_gp", WGANGP),
+        Variant("sngan", SNGAN),
+        Variant("wgan_lp", WGANLP),
+        Variant("dragan", DRAGAN),
+        Variant("r1", R1GAN),
+        Variant("wgan_div", WGANDiv),
     )
 }
 

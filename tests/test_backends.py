@@ -27,7 +27,7 @@ pytestmark = pytest.mark.backends
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND = keras.backend.backend()
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
-VARIANTS = ["DCGAN", "RSGAN", "RaGAN", "WGAN", "WGANGP"]
+VARIANTS = ["DCGAN", "RSGAN", "RaGAN", "WGAN", "WGANGP", "SNGAN", "WGANLP", "DRAGAN", "R1GAN", "WGANDiv"]
 
 
 def _has_jax() -> bool:
@@ -128,16 +128,19 @@ def one_step_weights(variant: str) -> dict[str, list]:
         def sample_latent(self, n):
             return keras.ops.convert_to_tensor(z_table[:n])
 
-        def sample_uniform(self, n):
-            return keras.ops.convert_to_tensor(a_table[:n])
+        def sample_uniform(self, shape):
+            shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+            return keras.ops.convert_to_tensor(np.resize(a_table, shape))
 
     norm = "batch" if variant == "DCGAN" else "none"  # batch norm: statistics through the step too
     g = networks.build_mlp_generator(2, width=8, depth=2, norm=norm, seed=0)
-    c = networks.build_mlp_critic(width=8, depth=2, seed=1)
+    c = networks.build_mlp_critic(width=8, depth=2, norm="spectral" if variant == "SNGAN" else "none", seed=1)
     for v in [*g.weights, *c.weights]:
-        if v.trainable:
+        # The trainable weights, and spectral normalization's power-iteration vector (its initializer
+        # draws other numbers on each backend).
+        if v.trainable or "vector_u" in v.path:
             v.assign(rng.normal(scale=0.5, size=v.shape).astype("float32"))
-    kwargs = {"n_critic": 2} if variant.startswith("WGAN") else {}
+    kwargs = {"n_critic": 2} if cls.paper_defaults.n_critic > 1 else {}
     model = Fixed(g, c, seed=0, **kwargs)
     model.compile()
     x = rng.normal(size=(8 * model.n_critic, 2)).astype("float32")
@@ -274,6 +277,20 @@ def test_cli_trains_a_toy_with_every_callback_and_resumes_across_backends(tmp_pa
         assert max(moved) > 0  # the other backend's steps trained the weights this one left
         steps = [int(row.split(",")[0]) for row in (out / "plots" / "grad_norms.csv").read_text().splitlines()[1:]]
         assert steps == [0, 3, 6, 9, 12, 15]  # the callbacks carried on too
+
+
+@pytest.mark.parametrize("variant", ["sngan", "wgan_lp", "dragan", "r1", "wgan_div"])
+def test_each_newer_member_trains_from_the_command_line_on_jax(variant, tmp_path):
+    # The TensorFlow session runs each with every callback and a resume (test_family.py).
+    if BACKEND != "jax":
+        pytest.skip("the JAX half of test_family's command-line test")
+    out = tmp_path / "run"
+    proc = run_cli("train.py", [*TOY_CLI, f"--out={out}", f"--variant={variant}", "--steps=2", "--ema-decay=0.9"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "finished 2 generator steps" in proc.stdout
+    gan = keras.saving.load_model(out / "gan.keras")
+    assert type(gan).__name__ == keras_wgan.variants.get(variant).model_class.__name__
+    assert all(np.isfinite(np.asarray(w)).all() for w in gan.weights)
 
 
 def test_jax_refuses_what_is_tensorflow_only_in_one_line(tmp_path):

@@ -119,17 +119,39 @@ TWO_CPUS = textwrap.dedent(
     ]
     codes = [train.main(args) for args in runs]
     print("CODES " + json.dumps(codes))
+
+    # Spectral normalization's power-iteration vector is per-replica state: each replica holds its copy
+    # of u, advances it from the same values with the same kernel, and so keeps it equal.
+    import numpy as np, tensorflow as tf, keras_wgan
+    from keras_wgan import data, networks
+    # (A second MirroredStrategy in one process: reductions through one device, not collective ops whose
+    # instance keys would collide with the first strategy's.)
+    strategy = tf.distribute.MirroredStrategy(
+        [d.name for d in tf.config.list_logical_devices("CPU")], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
+    with strategy.scope():
+        critic = networks.build_mlp_critic(width=8, depth=1, norm="spectral", seed=1)
+        model = keras_wgan.SNGAN(networks.build_mlp_generator(width=8, depth=1, seed=0), critic, seed=0)
+        model.compile()
+    u = [v for v in critic.non_trainable_variables if "vector_u" in v.path]
+    before = [np.asarray(v.value).copy() for v in u]
+    model.fit(data.make_dataset("25gaussians", 16, n_critic=5), steps_per_epoch=3, epochs=1, verbose=0)
+    copies = [[np.asarray(x) for x in strategy.experimental_local_results(v.value)] for v in [*u, *critic.weights]]
+    spread = max(float(np.abs(c - cs[0]).max()) for cs in copies for c in cs)
+    moved = min(float(np.abs(np.asarray(v.value) - b).max()) for v, b in zip(u, before))
+    print("SN " + json.dumps({"replicas": len(copies[0]), "spread": spread, "moved": moved}))
     """
 )
 
 
-def test_cli_on_two_cpu_replicas_trains_and_refuses_what_the_replicas_cannot_run(tmp_path):
+def test_two_cpu_replicas_cli_runs_refusals_and_spectral_normalization_state(tmp_path):
     # One process for the three train.py calls: --cpu-replicas must come before TensorFlow starts.
     result = subprocess.run(
         [sys.executable, "-c", TWO_CPUS, str(ROOT), str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    codes = json.loads(result.stdout.split("CODES ")[-1])
+    printed = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in result.stdout.splitlines() if " " in line}
+    codes = json.loads(printed["CODES"])
     assert codes == [0, 2, 2], result.stderr[-3000:]
     assert (tmp_path / "m" / "generator.keras").is_file()
     assert "finished 3 generator steps" in result.stdout
@@ -142,6 +164,8 @@ def test_cli_on_two_cpu_replicas_trains_and_refuses_what_the_replicas_cannot_run
     assert "Traceback" not in result.stderr
     # Refused before anything was written.
     assert not (tmp_path / "refused1").exists() and not (tmp_path / "refused2").exists()
+    sn = json.loads(printed["SN"])
+    assert sn["replicas"] == 2 and sn["spread"] == 0.0 and sn["moved"] > 0  # updated, and alike on both replicas
 
 
 @pytest.mark.parametrize(

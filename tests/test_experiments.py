@@ -146,22 +146,37 @@ def test_digits_table_with_its_real_data_row():
     assert float(rows[1]["class KL"]) == pytest.approx(real["class_kl"], rel=1e-2, abs=1e-3)
 
 
-def test_grad_depth_quick_table_matches_the_recorded_norms(tmp_path):
-    out, runs, _ = run_study("grad_depth.py", tmp_path, "--steps", "8", "--width", "8", "--depth", "4")
+def test_grad_depth_quick_table_matches_the_recorded_norms_and_resumes(tmp_path):
+    args = ["--steps", "8", "--width", "8", "--depth", "4", "--seeds", "0,1", "--settings", "clip 0.01,sngan"]
+    out, runs, _ = run_study("grad_depth.py", tmp_path, *args)
     results = json.loads((out / "grad_depth_quick.json").read_text())
-    assert [r["label"] for r in results] == ["clip 0.1", "clip 0.01", "clip 0.001", "gradient penalty"]
+    assert [(r["label"], r["seeds"]) for r in results] == [("clip 0.01", [0, 1]), ("sngan", [0, 1])]
     assert (out / "figures" / "grad_depth_quick.png").stat().st_size > 1000
     rows = table_rows((out / "grad_depth_quick.md").read_text())
     for result, row in zip(results, rows, strict=True):
         assert len(result["layers"]) == 5  # 4 hidden layers + the output layer
-        # Recompute the table's numbers from the callback's CSV: mean log10 over the last quarter.
-        with open(runs / "grad_depth_quick" / result["label"].replace(" ", "_") / "grad_norms.csv") as f:
-            records = list(csv.DictReader(f))
-        tail = [r for r in records if int(r["step"]) >= 8 * 3 / 4]
-        expected = [np.mean([math.log10(max(float(r[layer]), 1e-30)) for r in tail]) for layer in result["layers"]]
+        # Recompute the table's numbers from the callback's CSVs: mean log10 over the last quarter, then over seeds.
+        per_seed = []
+        for seed in (0, 1):
+            run = runs / "grad_depth_quick" / f"{result['label'].replace(' ', '_')}_s{seed}"
+            with open(run / "grad_norms.csv") as f:
+                records = list(csv.DictReader(f))
+            tail = [r for r in records if int(r["step"]) >= 8 * 3 / 4]
+            per_seed.append([np.mean([math.log10(max(float(r[k]), 1e-30)) for r in tail]) for k in result["layers"]])
+        expected = np.mean(per_seed, axis=0)
         np.testing.assert_allclose(result["log10_norms"], expected, rtol=1e-6)
-        assert float(row["log10 norm, layer 1 (input)"]) == pytest.approx(expected[0], abs=0.006)
+        np.testing.assert_allclose(result["low"], np.min(per_seed, axis=0), rtol=1e-6)
+        assert row["log10 norm, layer 1 (input)"].startswith(f"{expected[0]:.2f} (")
         assert float(row["spread max-min (decades)"]) == pytest.approx(max(expected) - min(expected), abs=0.006)
+    sn = [layer for layer in results[1]["layers"] if layer.startswith("sn_")]
+    assert len(sn) == 5  # sngan's critic: every layer spectrally normalized
+
+    # Started again, the study reads the finished runs back instead of training them again.
+    csv_path = runs / "grad_depth_quick" / "sngan_s1" / "grad_norms.csv"
+    before = csv_path.stat().st_mtime_ns
+    _, _, stdout = run_study("grad_depth.py", tmp_path, *args)
+    assert csv_path.stat().st_mtime_ns == before
+    assert json.loads((out / "grad_depth_quick.json").read_text()) == results
 
 
 def test_celeba_quick_writes_recipe_with_measured_and_published_numbers(tmp_path):

@@ -14,13 +14,25 @@ from keras_wgan import networks
 
 
 def trained(model_cls, tiny_mlp_pair, gaussian_points, **kwargs):
-    model = model_cls(*tiny_mlp_pair(), seed=3, **kwargs)
+    norm = "spectral" if model_cls is keras_wgan.SNGAN else "none"
+    model = model_cls(*tiny_mlp_pair(critic_norm=norm), seed=3, **kwargs)
     model.compile()
     model.fit(gaussian_points, batch_size=32 * model.n_critic, epochs=1, verbose=0)
     return model
 
 
-ALL_MODEL_CLASSES = [keras_wgan.DCGAN, keras_wgan.RSGAN, keras_wgan.RaGAN, keras_wgan.WGAN, keras_wgan.WGANGP]
+ALL_MODEL_CLASSES = [
+    keras_wgan.DCGAN,
+    keras_wgan.RSGAN,
+    keras_wgan.RaGAN,
+    keras_wgan.WGAN,
+    keras_wgan.WGANGP,
+    keras_wgan.SNGAN,
+    keras_wgan.WGANLP,
+    keras_wgan.DRAGAN,
+    keras_wgan.R1GAN,
+    keras_wgan.WGANDiv,
+]
 
 
 @pytest.mark.parametrize("model_cls", ALL_MODEL_CLASSES, ids=lambda c: c.__name__)

@@ -8,7 +8,9 @@ from keras_wgan import variants
 
 
 def test_names():
-    assert variants.names() == ["dcgan", "rsgan", "ragan", "wgan", "wgan_gp"]
+    assert variants.names() == [
+        "dcgan", "rsgan", "ragan", "wgan", "wgan_gp", "sngan", "wgan_lp", "dragan", "r1", "wgan_div",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -19,6 +21,11 @@ def test_names():
         ("ragan", keras_wgan.RaGAN, "adam", 2e-4, 0.5, 0.999, 1, "batch"),
         ("wgan", keras_wgan.WGAN, "rmsprop", 5e-5, None, None, 5, "batch"),
         ("wgan_gp", keras_wgan.WGANGP, "adam", 1e-4, 0.0, 0.9, 5, "layer"),
+        ("sngan", keras_wgan.SNGAN, "adam", 2e-4, 0.0, 0.9, 5, "spectral"),
+        ("wgan_lp", keras_wgan.WGANLP, "adam", 1e-4, 0.0, 0.9, 5, "layer"),
+        ("dragan", keras_wgan.DRAGAN, "adam", 1e-4, 0.5, 0.9, 1, "layer"),
+        ("r1", keras_wgan.R1GAN, "rmsprop", 1e-4, None, None, 1, "none"),
+        ("wgan_div", keras_wgan.WGANDiv, "adam", 2e-4, 0.5, 0.999, 5, "layer"),
     ],
 )
 def test_paper_defaults(name, cls, opt, lr, b1, b2, n_critic, norm):

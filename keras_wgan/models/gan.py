@@ -47,7 +47,11 @@ from keras_wgan import backend, losses
 from keras_wgan.backend import Tensor
 from keras_wgan.errors import positive_int
 from keras_wgan.models.trainer import Trainer
+from keras_wgan.networks import batchnorm_layers
 from keras_wgan.paper_defaults import PaperDefaults
+
+#: Losses any variant can take in place of its own (``GAN(..., loss=NAME)``): critic loss, generator loss.
+LOSSES = {"hinge": (losses.hinge_critic_loss, lambda real_out, fake_out: losses.hinge_generator_loss(fake_out))}
 
 
 def batch_size_of(x: Tensor) -> int | Tensor:
@@ -87,6 +91,9 @@ class GAN(Trainer, keras.Model):
         penalty_weight: weight of the critic regulariser ``penalty()`` in the
             critic objective; None (the default): no regulariser. A subclass
             that defines ``penalty`` passes its weight here.
+        loss: None (the variant's own losses) or ``"hinge"``: the hinge loss
+            (``keras_wgan.losses.hinge_*``) in place of the variant's, which any
+            variant can take (``train.py --loss hinge``).
         **kwargs: passed to ``keras.Model`` (e.g. ``name``).
 
     Example:
@@ -112,9 +119,15 @@ class GAN(Trainer, keras.Model):
         n_critic: int = 1,
         seed: int | None = None,
         penalty_weight: float | None = None,
+        loss: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
+        if loss is not None and loss not in LOSSES:
+            raise ValueError(
+                f"`loss` must be None (the variant's) or one of {', '.join(LOSSES)}. Received: loss={loss!r}"
+            )
+        self.loss = loss
         if penalty_weight is not None:
             if not float(penalty_weight) >= 0:
                 raise ValueError(f"`penalty_weight` must be >= 0. Received: penalty_weight={penalty_weight!r}")
@@ -122,6 +135,7 @@ class GAN(Trainer, keras.Model):
                 raise ValueError(f"{type(self).__name__} has a penalty_weight but does not define penalty().")
         self.generator = _check_model("generator", generator)
         self.critic = _check_model("critic", critic)
+        self._critic_mixes_examples = bool(batchnorm_layers(critic))
         inferred = self._infer_latent_dim(generator)
         if latent_dim is None:
             if inferred is None:
@@ -200,10 +214,21 @@ class GAN(Trainer, keras.Model):
             plus ``{"gp": penalty}`` for variants with a penalty. ``d_loss`` is
             differentiable with respect to the critic's weights.
         """
-        real_out = self.critic(real, training=training)
-        fake_out = self.critic(fake, training=training)
+        if self._critic_mixes_examples:
+            # Batch normalization: the DCGAN convention, real and fake batches normalized apart.
+            real_out = self.critic(real, training=training)
+            fake_out = self.critic(fake, training=training)
+        else:
+            # One call on both: the same result for a critic that takes examples one by one, one pass of its
+            # layers, and one power iteration of spectral normalization per critic update.
+            n = batch_size_of(real)
+            scores = self.critic(
+                keras.ops.concatenate([real, keras.ops.cast(fake, real.dtype)], axis=0), training=training
+            )
+            real_out, fake_out = scores[:n], scores[n:]
+        critic_loss = self.critic_loss if self.loss is None else LOSSES[self.loss][0]
         terms = {
-            "d_loss": self.critic_loss(real_out, fake_out),
+            "d_loss": critic_loss(real_out, fake_out),
             "w_dist": losses.wasserstein_estimate(real_out, fake_out),
         }
         if self.penalty_weight is not None:
@@ -226,7 +251,8 @@ class GAN(Trainer, keras.Model):
         """
         fake_out = self.critic(fake, training=training)
         real_out = self.critic(real, training=training) if self.uses_real_in_generator_loss else None
-        return self.generator_loss(real_out, fake_out)
+        generator_loss = self.generator_loss if self.loss is None else LOSSES[self.loss][1]
+        return generator_loss(real_out, fake_out)
 
     # -------------------------------------------------------------- compile
     def compile(
@@ -332,6 +358,7 @@ class GAN(Trainer, keras.Model):
             "n_critic": self.n_critic,
             "seed": self.seed,
             **({} if self.penalty_weight is None else {"penalty_weight": self.penalty_weight}),
+            **({} if self.loss is None else {"loss": self.loss}),
         }
 
     @classmethod

@@ -152,9 +152,10 @@ class JaxTrainer:
         """Draws ``n`` latent vectors from N(0, I) from the active stream."""
         return keras.random.normal((n, self.latent_dim), seed=self._active_seed_generator)
 
-    def sample_uniform(self, n: int) -> Any:
-        """Draws ``n`` numbers from U[0, 1) from the active stream."""
-        return keras.random.uniform((n,), seed=self._active_seed_generator)
+    def sample_uniform(self, shape: int | tuple) -> Any:
+        """Draws U[0, 1) numbers of ``shape`` (an int: that many) from the active stream."""
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        return keras.random.uniform(shape, seed=self._active_seed_generator)
 
     # -------------------------------------------------------------- batch
     def critic_chunk_size(self, size: int) -> int:

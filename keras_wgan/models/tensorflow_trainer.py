@@ -70,9 +70,10 @@ class TensorFlowTrainer:
         """Draws ``n`` latent vectors from N(0, I) from the active stream."""
         return tf.random.stateless_normal((n, self.latent_dim), seed=self.next_seed())
 
-    def sample_uniform(self, n: int | tf.Tensor) -> tf.Tensor:
-        """Draws ``n`` numbers from U[0, 1) from the active stream."""
-        return tf.random.stateless_uniform((n,), seed=self.next_seed())
+    def sample_uniform(self, shape: int | tf.Tensor | tuple) -> tf.Tensor:
+        """Draws U[0, 1) numbers of ``shape`` (an int: that many) from the active stream."""
+        shape = shape if isinstance(shape, (tuple, list)) else (shape,)
+        return tf.random.stateless_uniform(shape, seed=self.next_seed())
 
     # -------------------------------------------------------------- batch
     def critic_chunk_size(self, size: int) -> int:

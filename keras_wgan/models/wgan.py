@@ -11,6 +11,7 @@ from keras_wgan import paper_defaults as papers
 from keras_wgan.backend import Tensor
 from keras_wgan.constraints import WeightClip
 from keras_wgan.models.gan import GAN
+from keras_wgan.networks import spectral_layers
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
@@ -50,6 +51,11 @@ class WGAN(GAN):
         **kwargs: Any,
     ):
         super().__init__(generator, critic, latent_dim=latent_dim, n_critic=n_critic, seed=seed, **kwargs)
+        if spectral_layers(critic):
+            raise ValueError(
+                "WGAN clips the critic's weights; a spectrally normalized critic rescales them after every step, "
+                "so the two fight over the same constraint. Use another critic norm, or --variant sngan."
+            )
         self.clip_value = float(clip_value)
         constraint = WeightClip(self.clip_value)
         for variable in self.critic.trainable_variables:
