@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: Keras' cache, downloaded once)",
     )
     g.add_argument("--cache", action="store_true", help="cache decoded images in memory")
+    g = p.add_argument_group("conditional generation (digits, mnist, 8gaussians, 25gaussians, folder:PATH, celeb_a)")
+    g.add_argument(
+        "--conditional",
+        nargs="?",
+        const="projection",
+        help="train on labels, generate chosen ones; the critic's conditioning: projection (the default), ac "
+        "(an auxiliary classifier) or concat",
+    )
+    g.add_argument(
+        "--generator-conditioning", help="cbn (conditional batch norm, images' default) or concat (toys: the only one)"
+    )
+    g.add_argument(
+        "--attributes",
+        type=lambda text: [a.strip() for a in text.split(",") if a.strip()],
+        help="celeb_a: the attributes to condition on, comma-separated (e.g. Male,Smiling,Eyeglasses)",
+    )
     g = p.add_argument_group(
         "model (defaults: the variant's paper, then the dataset, then --recipe; --print-config shows the values)"
     )

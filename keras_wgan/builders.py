@@ -13,9 +13,17 @@ from keras_wgan.models import GAN
 
 def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
     """The generator and critic a resolved config describes."""
+    labels = {} if config.conditional is None else {"num_labels": len(config.class_names)}
+    critic_labels = {} if config.conditional is None else {**labels, "conditioning": config.conditional}
     if config.is_toy:
         g = networks.build_mlp_generator(
-            config.latent_dim, 2, width=config.width, depth=config.depth, activation=config.activation, seed=config.seed
+            config.latent_dim,
+            2,
+            width=config.width,
+            depth=config.depth,
+            activation=config.activation,
+            seed=config.seed,
+            **labels,
         )
         c = networks.build_mlp_critic(
             2,
@@ -24,6 +32,7 @@ def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
             activation=config.activation,
             norm=config.critic_norm,
             seed=config.seed + 1000,
+            **critic_labels,
         )
         return g, c
     gen_norm = "none" if config.activation == "selu" else "batch"
@@ -36,6 +45,8 @@ def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
         norm=gen_norm,
         activation=gen_act,
         seed=config.seed,
+        **labels,
+        **({} if config.conditional is None else {"label_conditioning": config.generator_conditioning}),
     )
     c = networks.build_critic(
         config.image_size,
@@ -44,6 +55,7 @@ def build_networks(config: TrainConfig) -> tuple[keras.Model, keras.Model]:
         norm=config.critic_norm,
         activation=config.activation,
         seed=config.seed + 1000,
+        **critic_labels,
     )
     return g, c
 
@@ -64,6 +76,8 @@ def build_model(config: TrainConfig) -> GAN:
         overrides["r2_weight"] = config.r2_weight
     if config.loss is not None:
         overrides["loss"] = config.loss
+    if config.conditional is not None:
+        overrides["labels"] = config.dataset_spec.labels  # classes, or CelebA's attributes
     model = variant.build_model(g, c, **overrides)
     model.compile(
         g_optimizer=variant.make_optimizer(config.optimizer, config.g_lr, config.beta_1, config.beta_2),

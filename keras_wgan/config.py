@@ -32,6 +32,7 @@ from typing import Any
 
 from keras_wgan import networks as networks_lib
 from keras_wgan import recipes, variants
+from keras_wgan.conditioning import CRITIC_CONDITIONINGS, GENERATOR_CONDITIONINGS
 from keras_wgan.data import registry
 from keras_wgan.distribute import STRATEGIES
 from keras_wgan.errors import ConfigError, DatasetError, positive_int
@@ -42,6 +43,8 @@ from keras_wgan.paper_defaults import OPTIMIZERS, PaperDefaults
 __all__ = ["ConfigError", "TrainConfig"]
 
 MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
+#: How a conditional image generator takes its labels unless told (see README, "Conditional generation").
+DEFAULT_GENERATOR_CONDITIONING = "cbn"
 #: The sources of defaults, lowest precedence first (see the module docstring).
 SOURCES = ("paper", "dataset", "recipe", "derived", "run folder", "command line")
 
@@ -78,6 +81,10 @@ IDENTITY_FIELDS = (
     "cache",
     # The noise: each replica folds its id into the seed, so the replica count changes the draws.
     "strategy",
+    "conditional",
+    "generator_conditioning",
+    "attributes",
+    "class_names",
 )
 
 
@@ -120,6 +127,10 @@ class TrainConfig:
     r2_weight: float | None = None  # R1's optional R2 term on generated samples
     clip_value: float | None = None
     loss: str | None = None  # None: the variant's own losses; "hinge": the hinge loss
+    conditional: str | None = None  # None: unconditional; the critic's conditioning: projection, ac or concat
+    generator_conditioning: str | None = None  # the generator's: cbn (images) or concat (the only one on the toys)
+    attributes: list[str] | None = None  # CelebA's attributes a conditional run takes
+    class_names: list[str] | None = None  # filled in by resolve(): the names of the labels, in order
     critic_norm: str | None = None
     activation: str | None = None
     width: int | None = None
@@ -234,6 +245,9 @@ class TrainConfig:
             )
         else:
             dataset_values.update(image_size=spec.image_size, channels=spec.channels, activation="leaky_relu")
+        if given.get("conditional", run.conditional if run is not None else None) is not None:
+            # The MLP generator has no normalization to condition: it concatenates [z, y].
+            dataset_values["generator_conditioning"] = "concat" if spec.is_toy else DEFAULT_GENERATOR_CONDITIONING
         recipe_values: dict[str, Any] = {}
         if self.recipe is not None:
             recipe = recipes.get(self.recipe)
@@ -283,12 +297,40 @@ class TrainConfig:
         sources.pop("lr", None)
         if self.dataset_spec.is_toy:  # image fields do not apply to 2D points
             values.update(image_size=None, channels=None, crop=None)
+        if values.get("conditional") is not None and values.get("class_names") is None:
+            values["class_names"] = self._label_names(values.get("attributes"))
+            sources["class_names"] = "dataset"
         c = dataclasses.replace(self, **{k: v for k, v in values.items() if k in _FIELD_NAMES})
         c.validate()
         for f in dataclasses.fields(c):
             if sources.get(f.name, "command line") == "command line" and getattr(c, f.name) == f.default:
                 sources[f.name] = "default"  # left at the field's own default
         return c, {f.name: sources[f.name] for f in dataclasses.fields(c) if getattr(c, f.name) is not None}
+
+    def _label_names(self, attributes: list[str] | None) -> list[str]:
+        """The names of the labels a conditional run takes (a folder's subfolders are read from the disk)."""
+        self._check_labels(attributes)
+        spec = self.dataset_spec
+        if spec.labels == "attributes":
+            try:
+                return registry.check_attributes(attributes)
+            except DatasetError as err:
+                raise ConfigError(str(err), field="attributes") from None
+        if spec.class_names is not None:
+            return list(spec.class_names)
+        from keras_wgan.data import label_names  # reads the folder
+
+        return label_names(self.dataset)
+
+    def _check_labels(self, attributes: list[str] | None) -> None:
+        spec = self.dataset_spec
+        if spec.labels is None:
+            raise ConfigError(f"{self.dataset} has no labels for a conditional run", field="conditional")
+        if spec.labels == "attributes" and not attributes:
+            raise ConfigError(
+                f"a conditional {self.dataset} run conditions on attributes: name them (e.g. Male,Smiling,Eyeglasses)",
+                field="attributes",
+            )
 
     def validate(self) -> None:
         """Checks a resolved config's values; raises ``ConfigError`` naming the field."""
@@ -349,6 +391,30 @@ class TrainConfig:
             )
         if self.epochs is not None and self.steps is not None:
             raise ConfigError("give `epochs` or `steps`, not both", field="steps")
+        self._validate_labels()
+
+    def _validate_labels(self) -> None:
+        if self.conditional is None:
+            for name in ("generator_conditioning", "attributes"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"`{name}` applies to a conditional run: add `conditional`", field=name)
+            return
+        if self.conditional not in CRITIC_CONDITIONINGS:
+            _bad("conditional", self.conditional, f"must be one of {', '.join(CRITIC_CONDITIONINGS)}")
+        if self.generator_conditioning not in GENERATOR_CONDITIONINGS:
+            _bad(
+                "generator_conditioning",
+                self.generator_conditioning,
+                f"must be one of {', '.join(GENERATOR_CONDITIONINGS)}",
+            )
+        if self.attributes is not None and self.dataset_spec.labels != "attributes":
+            raise ConfigError(f"`attributes` are CelebA's; {self.dataset} has classes", field="attributes")
+        if self.generator_conditioning == "cbn" and (self.is_toy or self.activation == "selu"):
+            what = "the toys' MLP generator" if self.is_toy else "a SELU generator"
+            raise ConfigError(
+                f"`generator_conditioning` cbn conditions normalization layers, and {what} has none: use concat",
+                field="generator_conditioning",
+            )
 
     def make_dataset(self, **overrides: Any) -> Any:
         """``keras_wgan.data.make_dataset`` for this resolved config's data (a ``tf.data.Dataset``).
@@ -369,6 +435,7 @@ class TrainConfig:
             "crop": self.crop,
             "data_dir": self.data_dir,
             "cache": self.cache,
+            **({} if self.conditional is None else {"labels": True, "attributes": self.attributes}),
             **overrides,
         }
         return make_dataset(self.dataset, **options)

@@ -257,9 +257,10 @@ def distribute_stream(
         shards = [make_shard(replicas, first + j) for j in range(local)]
         if local == 1:
             return shards[0]
-        # Local replica j takes the j-th of every `local` consecutive elements.
+        # Local replica j takes the j-th of every `local` consecutive elements (a batch, or a
+        # (samples, labels) pair: each part stacked over the shards).
         return tf.data.Dataset.zip(tuple(shards)).flat_map(
-            lambda *batches: tf.data.Dataset.from_tensor_slices(tf.stack(batches))
+            lambda *batches: tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(lambda *p: tf.stack(p), *batches))
         )
 
     options = tf.distribute.InputOptions(experimental_fetch_to_device=True)

@@ -16,6 +16,8 @@ The names follow the literature:
   the gradient penalty of Gulrajani et al. 2017 (and WGAN-LP, WGAN-div).
 - ``hinge_*``: the hinge loss of Lim & Ye 2017 ("Geometric GAN") and Tran et al.
   2017, which Miyato et al. 2018 train their spectrally normalized GANs with.
+- ``*_classification_loss``: the auxiliary classifier's losses of conditional
+  critics (AC-GAN, Odena et al. 2017), on classes and on binary attributes.
 
 All losses are computed in float32 whatever the compute dtype, so they behave
 the same under mixed precision. They are written with ``keras.ops``, so the same
@@ -211,3 +213,44 @@ def hinge_generator_loss(fake_scores: Tensor) -> Tensor:
         Scalar float32 loss.
     """
     return -ops.mean(_flat32(fake_scores))
+
+
+def class_classification_loss(labels: Tensor, logits: Tensor) -> Tensor:
+    """An auxiliary classifier's loss on classes: the batch mean of the softmax cross-entropy.
+
+    The AC-GAN term (Odena et al. 2017) that WGAN-GP's CIFAR-10 model adds to
+    both networks' losses (Gulrajani et al. 2017, section 5).
+
+    Args:
+        labels: one-hot label vectors ``(batch, classes)``.
+        logits: the classifier's logits ``(batch, classes)``.
+
+    Returns:
+        Scalar float32 loss.
+
+    Example:
+    >>> round(float(class_classification_loss([[0.0, 1.0]], [[0.0, 0.0]])), 4)  # log 2
+    0.6931
+    """
+    labels, logits = ops.cast(labels, "float32"), ops.cast(logits, "float32")
+    return ops.mean(-ops.sum(labels * ops.log_softmax(logits, axis=-1), axis=-1))
+
+
+def attribute_classification_loss(labels: Tensor, logits: Tensor) -> Tensor:
+    """An auxiliary classifier's loss on binary attributes: sigmoid cross-entropy, summed over
+    attributes, averaged over the batch.
+
+    Args:
+        labels: 0/1 attribute vectors ``(batch, attributes)``.
+        logits: one logit per attribute ``(batch, attributes)``.
+
+    Returns:
+        Scalar float32 loss.
+
+    Example:
+    >>> round(float(attribute_classification_loss([[1.0, 0.0]], [[0.0, 0.0]])), 4)  # 2 log 2
+    1.3863
+    """
+    labels, logits = ops.cast(labels, "float32"), ops.cast(logits, "float32")
+    per_attribute = ops.softplus(logits) - labels * logits  # -y log s(l) - (1 - y) log(1 - s(l))
+    return ops.mean(ops.sum(per_attribute, axis=-1))

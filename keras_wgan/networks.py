@@ -17,6 +17,15 @@ of a critic in ``keras_wgan.spectral_norm.SpectralNormalization`` (Keras'
 layer, used as the paper's reparametrization ``W / sigma(W)``) instead of
 adding normalization layers; ``spectral_layers(model)`` finds them.
 
+Conditional networks (``num_labels=``): the generator takes ``[z, y]`` and
+conditions by conditional batch normalization (``label_conditioning="cbn"``)
+or by concatenating ``y`` to ``z`` (``"concat"``); the critic takes ``[x, y]``
+and conditions by projection (``conditioning="projection"``) or
+concatenation (``"concat"``), or takes ``x`` alone and adds an auxiliary
+classifier head (``"ac"``: outputs ``[score, class logits]``). ``y`` is a
+float vector of ``num_labels`` entries, one-hot or multi-hot; the layers are
+in ``keras_wgan.conditioning``.
+
 ``sublayers(model)`` walks the layers of a (nested) model, for code that
 looks for layers of a kind (batch normalization) or with weights.
 """
@@ -28,6 +37,13 @@ import math
 import keras
 from keras import layers
 
+from keras_wgan.conditioning import (
+    CRITIC_CONDITIONINGS,
+    GENERATOR_CONDITIONINGS,
+    ConditionalAffine,
+    LabelChannels,
+    ProjectionScore,
+)
 from keras_wgan.errors import positive_int
 from keras_wgan.spectral_norm import SpectralNormalization
 
@@ -101,19 +117,38 @@ def _seed(seed: int | None, offset: int) -> int | None:
     return None if seed is None else seed + offset
 
 
-def _norm_layer(norm: str, name: str) -> layers.Layer | None:
-    """The normalization layer after a convolution (None for ``none`` and ``spectral``, which acts on weights)."""
+def _norm_layer(norm: str, name: str, affine: bool = True) -> layers.Layer | None:
+    """The normalization layer after a convolution (None for ``none`` and ``spectral``, which acts on weights).
+
+    ``affine=False``: without its own scale and offset (a ``ConditionalAffine`` follows).
+    """
     if norm == "batch":
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=affine, scale=affine, name=name)
     if norm == "layer":
         # As the WGAN-GP reference code's layer norm: mean and variance over all of
         # (H, W, C) of each example, then one scale and one offset per channel
         # (epsilon 1e-5). That is a group normalization with a single group
         # (LayerNormalization over (H, W, C) would learn a scale per element).
-        return layers.GroupNormalization(groups=1, epsilon=1e-5, name=name)
+        return layers.GroupNormalization(groups=1, epsilon=1e-5, center=affine, scale=affine, name=name)
     if norm == "instance":
-        return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+        return layers.GroupNormalization(groups=-1, epsilon=1e-5, center=affine, scale=affine, name=name)
     return None
+
+
+def _label_input(num_labels: int | None) -> keras.KerasTensor | None:
+    if num_labels is None:
+        return None
+    positive_int("num_labels", num_labels)
+    return keras.Input((num_labels,), name="labels")
+
+
+def _normalize(x: keras.KerasTensor, norm: str, name: str, labels: keras.KerasTensor | None) -> keras.KerasTensor:
+    """``x`` through the norm layer ``name``; with ``labels``, conditional (its scale and offset per label)."""
+    layer = _norm_layer(norm, name, affine=labels is None)
+    if layer is None:
+        return x
+    x = layer(x)
+    return x if labels is None else ConditionalAffine(name=f"{name}_cond")([x, labels])
 
 
 def _activation_layer(activation: str, name: str) -> layers.Layer:
@@ -137,6 +172,8 @@ def build_generator(
     norm: str | None = None,
     activation: str = "relu",
     seed: int | None = None,
+    num_labels: int | None = None,
+    label_conditioning: str = "cbn",
     name: str = "generator",
 ) -> keras.Model:
     """DCGAN generator: latent vector -> image in [-1, 1].
@@ -155,11 +192,17 @@ def build_generator(
             ``none`` by default with SELU.
         activation: ``relu`` (default), ``leaky_relu`` or ``selu``.
         seed: seed of the weight initializers (None: random).
+        num_labels: None (unconditional), or the size of the label vector: the
+            model then takes ``[z, y]``.
+        label_conditioning: ``cbn`` (every normalization's scale and offset
+            per label: conditional batch normalization, as in Miyato & Koyama
+            2018 and WGAN-GP's CIFAR-10 generator) or ``concat`` (``y``
+            appended to ``z``, Mirza & Osindero 2014).
         name: model name.
 
     Returns:
-        A functional ``keras.Model`` from ``(latent_dim,)`` to
-        ``(image_size, image_size, channels)``.
+        A functional ``keras.Model`` from ``(latent_dim,)`` (and
+        ``(num_labels,)``) to ``(image_size, image_size, channels)``.
 
     Example:
     >>> g = build_generator(latent_dim=64, image_size=32, channels=1, width=16)
@@ -174,19 +217,26 @@ def build_generator(
     norm = _resolve_norm(norm, activation, "batch")
     n = _num_upsamplings(image_size)
     use_bias = norm == "none"
+    label_conditioning = _check_choice("label_conditioning", label_conditioning, GENERATOR_CONDITIONINGS)
+    if num_labels is not None and label_conditioning == "cbn" and norm == "none":
+        raise ValueError(
+            "label_conditioning='cbn' conditions the generator's normalization layers, and norm='none' has none; "
+            "use label_conditioning='concat'."
+        )
 
     z = keras.Input((latent_dim,), name="z")
+    y = _label_input(num_labels)
+    cbn = y if label_conditioning == "cbn" else None
+    h = z if y is None or cbn is not None else layers.Concatenate(name="z_and_labels")([z, y])
     x = layers.Dense(
         4 * 4 * width * 2 ** (n - 1),
         use_bias=use_bias,
         kernel_initializer=_initializer(activation, _seed(seed, 0)),
         name="project",
-    )(z)
+    )(h)
     x = layers.Reshape((4, 4, width * 2 ** (n - 1)), name="reshape")(x)
     for i in range(n - 1):
-        norm_layer = _norm_layer(norm, f"norm_{i}")
-        if norm_layer is not None:
-            x = norm_layer(x)
+        x = _normalize(x, norm, f"norm_{i}", cbn)
         x = _activation_layer(activation, f"act_{i}")(x)
         x = layers.Conv2DTranspose(
             width * 2 ** (n - 2 - i),
@@ -197,16 +247,14 @@ def build_generator(
             kernel_initializer=_initializer(activation, _seed(seed, i + 1)),
             name=f"up_{i}",
         )(x)
-    norm_layer = _norm_layer(norm, f"norm_{n - 1}")
-    if norm_layer is not None:
-        x = norm_layer(x)
+    x = _normalize(x, norm, f"norm_{n - 1}", cbn)
     x = _activation_layer(activation, f"act_{n - 1}")(x)
     x = layers.Conv2DTranspose(
         channels, 4, strides=2, padding="same", kernel_initializer=_initializer("relu", _seed(seed, n)), name="to_image"
     )(x)
     # tanh in float32 so mixed-precision generators still emit float32 images.
     out = layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    return keras.Model(z, out, name=name)
+    return keras.Model(z if y is None else [z, y], out, name=name)
 
 
 def build_critic(
@@ -217,6 +265,8 @@ def build_critic(
     norm: str | None = "batch",
     activation: str = "leaky_relu",
     seed: int | None = None,
+    num_labels: int | None = None,
+    conditioning: str = "projection",
     name: str = "critic",
 ) -> keras.Model:
     """DCGAN critic / discriminator: image -> one unbounded score (a logit).
@@ -236,11 +286,17 @@ def build_critic(
             ``batch`` otherwise.
         activation: ``leaky_relu`` (slope 0.2, default), ``relu`` or ``selu``.
         seed: seed of the weight initializers.
+        num_labels: None (unconditional), or the size of the label vector.
+        conditioning: with labels, ``projection`` (inputs ``[x, y]``, the score
+            plus ``<y V, phi(x)>``; Miyato & Koyama 2018), ``concat`` (inputs
+            ``[x, y]``, ``y`` as extra input channels) or ``ac`` (input ``x``,
+            outputs ``[score, logits]``: an auxiliary classifier on the same
+            features, AC-GAN).
         name: model name.
 
     Returns:
         A functional ``keras.Model`` from ``(image_size, image_size, channels)``
-        to ``(1,)``.
+        to ``(1,)`` (see ``conditioning`` for the conditional forms).
 
     Example:
     >>> c = build_critic(image_size=32, channels=1, width=16, norm="layer")
@@ -253,9 +309,11 @@ def build_critic(
     activation = _check_choice("activation", activation, ACTIVATIONS)
     norm = _resolve_norm(norm, activation, "batch")
     n = _num_upsamplings(image_size)
+    conditioning = _check_choice("conditioning", conditioning, CRITIC_CONDITIONINGS)
 
     x_in = keras.Input((image_size, image_size, channels), name="image")
-    x = x_in
+    y = _label_input(num_labels)
+    x = x_in if y is None or conditioning != "concat" else LabelChannels(name="label_channels")([x_in, y])
     for i in range(n):
         conv = layers.Conv2D(
             width * 2**i,
@@ -272,19 +330,62 @@ def build_critic(
         x = _activation_layer(activation, f"act_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     score = layers.Dense(1, kernel_initializer=_initializer("relu", _seed(seed, n)), dtype="float32", name="score")
-    out = _weighted(score, norm)(x)
-    return keras.Model(x_in, out, name=name)
+    return _labelled_model(x_in, y, x, _weighted(score, norm)(x), conditioning, norm, _seed(seed, n + 1), name)
+
+
+def _labelled_model(
+    x_in: keras.KerasTensor,
+    y: keras.KerasTensor | None,
+    features: keras.KerasTensor,
+    score: keras.KerasTensor,
+    conditioning: str,
+    norm: str,
+    seed: int | None,
+    name: str,
+) -> keras.Model:
+    """The model from its input, last features and linear output, with its labels' input, term or head.
+
+    ``concat`` (the labels already entered at the input): ``[x, y] -> output``;
+    ``projection``: ``[x, y] -> output + <y V, features>``; ``ac``: ``x -> [output, class logits]``.
+    """
+    if y is None:
+        return keras.Model(x_in, score, name=name)
+    if conditioning == "concat":
+        return keras.Model([x_in, y], score, name=name)
+    init = keras.initializers.RandomNormal(stddev=_DCGAN_INIT_STDDEV, seed=seed)
+    if conditioning == "projection":
+        embed = layers.Dense(features.shape[-1], use_bias=False, kernel_initializer=init, dtype="float32", name="embed")
+        label_term = ProjectionScore(_weighted(embed, norm), dtype="float32", name="projection")([features, y])
+        total = layers.Add(dtype="float32", name="score_plus_projection")([score, label_term])
+        return keras.Model([x_in, y], total, name=name)
+    head = layers.Dense(y.shape[-1], kernel_initializer=init, dtype="float32", name="classifier")
+    return keras.Model(x_in, [score, _weighted(head, norm)(features)], name=name)
 
 
 def _mlp(
-    in_dim: int, out_dim: int, width: int, depth: int, activation: str, norm: str, seed: int | None, name: str
+    in_dim: int,
+    out_dim: int,
+    width: int,
+    depth: int,
+    activation: str,
+    norm: str,
+    seed: int | None,
+    name: str,
+    labels: keras.KerasTensor | None = None,
+    conditioning: str = "concat",
 ) -> keras.Model:
+    """The MLP; with ``labels``, conditioned by ``conditioning`` (``concat`` at the input, or a critic's
+    ``projection`` or ``ac`` head on the last hidden layer)."""
     positive_int("width", width)
     positive_int("depth", depth)
     activation = _check_choice("activation", activation, ACTIVATIONS)
     norm = _check_choice("norm", norm, NORMS)
     x_in = keras.Input((in_dim,), name="input")
-    x = x_in
+    x = (
+        x_in
+        if labels is None or conditioning != "concat"
+        else layers.Concatenate(name="input_and_labels")([x_in, labels])
+    )
     for i in range(depth):
         init = (keras.initializers.LecunNormal if activation == "selu" else keras.initializers.GlorotUniform)(
             seed=_seed(seed, i)
@@ -301,7 +402,8 @@ def _mlp(
         dtype="float32",
         name="output",
     )
-    return keras.Model(x_in, _weighted(output, norm)(x), name=name)
+    out = _weighted(output, norm)(x)
+    return _labelled_model(x_in, labels, x, out, conditioning, norm, _seed(seed, depth + 1), name)
 
 
 def build_mlp_generator(
@@ -313,6 +415,7 @@ def build_mlp_generator(
     activation: str = "relu",
     norm: str = "none",
     seed: int | None = None,
+    num_labels: int | None = None,
     name: str = "generator",
 ) -> keras.Model:
     """Fully connected generator for low-dimensional data (the WGAN-GP toys).
@@ -326,10 +429,12 @@ def build_mlp_generator(
         norm: ``none`` (default), ``batch``, ``layer``; ``instance`` means
             ``layer`` for vectors.
         seed: seed of the weight initializers.
+        num_labels: None (unconditional), or the size of the label vector: the
+            model then takes ``[z, y]`` and concatenates them.
         name: model name.
 
     Returns:
-        A functional ``keras.Model`` from ``(latent_dim,)`` to ``(out_dim,)``.
+        A functional ``keras.Model`` from ``(latent_dim,)`` (and ``(num_labels,)``) to ``(out_dim,)``.
 
     Example:
     >>> build_mlp_generator(latent_dim=2, width=32, depth=2).output_shape
@@ -337,7 +442,7 @@ def build_mlp_generator(
     """
     positive_int("latent_dim", latent_dim)
     positive_int("out_dim", out_dim)
-    return _mlp(latent_dim, out_dim, width, depth, activation, norm, seed, name)
+    return _mlp(latent_dim, out_dim, width, depth, activation, norm, seed, name, _label_input(num_labels))
 
 
 def build_mlp_critic(
@@ -348,6 +453,8 @@ def build_mlp_critic(
     activation: str = "relu",
     norm: str = "none",
     seed: int | None = None,
+    num_labels: int | None = None,
+    conditioning: str = "projection",
     name: str = "critic",
 ) -> keras.Model:
     """Fully connected critic for low-dimensional data (the WGAN-GP toys).
@@ -360,6 +467,8 @@ def build_mlp_critic(
         activation: ``relu`` (default), ``leaky_relu`` or ``selu``.
         norm: ``none`` (default), ``batch``, ``layer`` or ``spectral`` (every dense layer spectrally normalized).
         seed: seed of the weight initializers.
+        num_labels: None (unconditional), or the size of the label vector.
+        conditioning: with labels, ``projection``, ``concat`` or ``ac``, as in ``build_critic``.
         name: model name.
 
     Returns:
@@ -370,4 +479,5 @@ def build_mlp_critic(
     (None, 1)
     """
     positive_int("in_dim", in_dim)
-    return _mlp(in_dim, 1, width, depth, activation, norm, seed, name)
+    conditioning = _check_choice("conditioning", conditioning, CRITIC_CONDITIONINGS)
+    return _mlp(in_dim, 1, width, depth, activation, norm, seed, name, _label_input(num_labels), conditioning)

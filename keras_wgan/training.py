@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_wgan import backend, distribute, faults
@@ -30,8 +29,8 @@ from keras_wgan import callbacks as cbs
 from keras_wgan.backend.tensorflow import check_steps_per_execution
 from keras_wgan.builders import build_model
 from keras_wgan.config import TrainConfig
-from keras_wgan.data import dataset_size
-from keras_wgan.errors import TrainingDiverged, WorkerLost
+from keras_wgan.data import dataset_size, label_names
+from keras_wgan.errors import ConfigError, TrainingDiverged, WorkerLost
 from keras_wgan.models import GAN
 from keras_wgan.run_dir import RunDir
 
@@ -65,7 +64,7 @@ def plan_steps(config: TrainConfig) -> tuple[int, int]:
 def artifact_callbacks(
     config: TrainConfig,
     run_dir: RunDir | Path,
-    real_batch: np.ndarray,
+    real_batch: Any,
     steps_per_epoch: int,
     ema: cbs.GeneratorEMA | None = None,
 ) -> list[keras.callbacks.Callback]:
@@ -82,7 +81,8 @@ def artifact_callbacks(
     Args:
         config: a resolved config.
         run_dir: the run folder.
-        real_batch: real samples for the diagnostics (the first batch of the data).
+        real_batch: real samples for the diagnostics (the first batch of the data;
+            ``(samples, labels)`` for a conditional run).
         steps_per_epoch: generator iterations per epoch.
         ema: the run's ``GeneratorEMA``, if any (then included first, and the grids show it).
 
@@ -93,9 +93,10 @@ def artifact_callbacks(
     every_tenth = max(1, min(steps_per_epoch // 10, 100))  # loss points and TensorBoard scalars
     result: list[keras.callbacks.Callback] = [] if ema is None else [ema]
     landscape = None
+    samples = real_batch[0] if isinstance(real_batch, tuple) else real_batch
     if config.is_toy:
         every = config.plot_every_steps or max(1, min(steps_per_epoch, 1000))
-        landscape = cbs.CriticLandscape(real_batch[:512], run.plots_dir, every_n_steps=every, seed=config.seed)
+        landscape = cbs.CriticLandscape(samples[:512], run.plots_dir, every_n_steps=every, seed=config.seed)
         result.append(landscape)
     else:
         result.append(
@@ -105,12 +106,13 @@ def artifact_callbacks(
                 every_n_steps=config.sample_every_steps,
                 seed=config.seed,
                 generator=ema,
+                label_names=config.class_names,
             )
         )
     result += [
         cbs.LossCurves(run.history_path, run.plots_dir / "losses.png", every_n_steps=every_tenth),
         cbs.GradientNorms(
-            real_batch[: 256 if config.is_toy else 32],
+            keras.tree.map_structure(lambda t: t[: 256 if config.is_toy else 32], real_batch),
             run.plots_dir / "grad_norms.csv",
             run.plots_dir / "grad_norms.png",
             every_n_steps=config.grad_norm_every_steps or max(1, min(steps_per_epoch // 4, 250)),
@@ -220,15 +222,22 @@ class _Streams:
         self.config = config
         self.strategy = strategy
         self.from_start = self.open(0)
+        if config.conditional is not None and config.dataset_spec.kind == "folder":
+            found = label_names(config.dataset)
+            if found != list(config.class_names):
+                raise ConfigError(
+                    f"the class subfolders of {config.dataset[len('folder:') :]} are {', '.join(found)}; the run "
+                    f"was started with {', '.join(config.class_names)}: its labels would change meaning"
+                )
 
     def open(self, start_sample: int, num_shards: int = 1, shard_index: int = 0) -> tf.data.Dataset:
         return self.config.make_dataset(
             repeat=True, start_sample=start_sample, num_shards=num_shards, shard_index=shard_index
         )
 
-    def first_batch(self) -> np.ndarray:
-        """Real samples for the diagnostics (the stream's first batch)."""
-        return next(iter(self.from_start.take(1))).numpy()
+    def first_batch(self) -> Any:
+        """Real samples for the diagnostics (the stream's first batch; ``(samples, labels)`` when conditional)."""
+        return keras.tree.map_structure(lambda t: t.numpy(), next(iter(self.from_start.take(1))))
 
     def epoch(self, step: int, steps: int) -> tf.data.Dataset | tf.distribute.DistributedDataset:
         """The next ``steps`` batches of the stream from generator step ``step``, one shard per replica."""
@@ -409,9 +418,10 @@ def _print_toy_verdict(config: TrainConfig, model: GAN, ema: cbs.GeneratorEMA | 
     """One line saying how close the generator came to the toy distribution (``evaluate.py``'s numbers)."""
     from keras_wgan.evaluation.run import toy_verdict
 
-    generate, which, flag = (
-        (ema, "averaged generator", " --ema") if ema is not None else (model.generate, "generator", "")
-    )
+    def generate(z, labels=None):
+        return model.generate(z) if labels is None else model.generate(z, labels=labels)
+
+    generate, which, flag = (ema, "averaged generator", " --ema") if ema is not None else (generate, "generator", "")
     _, line = toy_verdict(config, generate, model.latent_dim)
     print(
         f"[keras_wgan] verdict ({which}, {config.dataset_spec.eval_samples} samples, as evaluate.py{flag}): {line}",

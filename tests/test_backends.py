@@ -3,7 +3,7 @@
 CI runs it twice: inside the default (TensorFlow) session, and again with
 ``KERAS_BACKEND=jax python -m pytest -m backends``. The tests that compare the
 two backends run TensorFlow in a subprocess; they run once, from the JAX
-session. The command-line test continues its run on the other backend.
+session. The command lines on both backends are in ``test_backends_cli.py``.
 """
 
 import json
@@ -16,7 +16,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import run_cli
 
 import keras_wgan
 from keras_wgan import backend, networks
@@ -28,14 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BACKEND = keras.backend.backend()
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
 VARIANTS = ["DCGAN", "RSGAN", "RaGAN", "WGAN", "WGANGP", "SNGAN", "WGANLP", "DRAGAN", "R1GAN", "WGANDiv"]
-
-
-def _has_jax() -> bool:
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
+# Conditional models (CLASS/critic conditioning), with 3 classes.
+VARIANTS += ["WGANGP/projection", "DCGAN/ac", "WGANDiv/concat"]
 
 
 # Tests that run both backends themselves (TensorFlow in a subprocess) run once, in the JAX session
@@ -120,7 +113,9 @@ def one_step_weights(variant: str) -> dict[str, list]:
     """
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(7)
+    variant, _, conditioning = variant.partition("/")
     cls = getattr(keras_wgan, variant)
+    labelled = {} if not conditioning else {"num_labels": 3}
     z_table = rng.normal(size=(64, 2)).astype("float32")
     a_table = rng.uniform(size=(64,)).astype("float32")
 
@@ -133,8 +128,11 @@ def one_step_weights(variant: str) -> dict[str, list]:
             return keras.ops.convert_to_tensor(np.resize(a_table, shape))
 
     norm = "batch" if variant == "DCGAN" else "none"  # batch norm: statistics through the step too
-    g = networks.build_mlp_generator(2, width=8, depth=2, norm=norm, seed=0)
-    c = networks.build_mlp_critic(width=8, depth=2, norm="spectral" if variant == "SNGAN" else "none", seed=1)
+    g = networks.build_mlp_generator(2, width=8, depth=2, norm=norm, seed=0, **labelled)
+    c_norm = "spectral" if variant == "SNGAN" else "none"
+    c = networks.build_mlp_critic(
+        width=8, depth=2, norm=c_norm, seed=1, **labelled, **({"conditioning": conditioning} if conditioning else {})
+    )
     for v in [*g.weights, *c.weights]:
         # The trainable weights, and spectral normalization's power-iteration vector (its initializer
         # draws other numbers on each backend).
@@ -144,7 +142,8 @@ def one_step_weights(variant: str) -> dict[str, list]:
     model = Fixed(g, c, seed=0, **kwargs)
     model.compile()
     x = rng.normal(size=(8 * model.n_critic, 2)).astype("float32")
-    history = model.fit(x, batch_size=8 * model.n_critic, epochs=1, verbose=0, shuffle=False)
+    y = rng.integers(0, 3, size=len(x)) if conditioning else None
+    history = model.fit(x, y, batch_size=8 * model.n_critic, epochs=1, verbose=0, shuffle=False)
     out = {f"g{i}": np.asarray(v).tolist() for i, v in enumerate(g.weights)}
     out.update({f"c{i}": np.asarray(v).tolist() for i, v in enumerate(c.weights)})
     out.update({f"log_{k}": v for k, v in history.history.items()})
@@ -227,80 +226,6 @@ def test_a_model_saved_under_one_backend_loads_under_the_other(other_backend):
         assert a[2:4] == b[2:4] == [2, 4]  # generator iterations, critic updates
         for x, y in zip(a[4], b[4], strict=True):  # the critic optimizer's state came along
             np.testing.assert_allclose(x, y, rtol=1e-6)
-
-
-# ------------------------------------------------------------ the command line
-TOY_CLI = ["--variant=wgan_gp", "--dataset=25gaussians", "--width=16", "--batch-size=32", "--quiet"]
-
-
-def train_cli(out: Path, backend: str, *args: str) -> subprocess.CompletedProcess:
-    """train.py under ``backend`` in a process of its own."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), *TOY_CLI, f"--out={out}", *args],
-        cwd=ROOT,
-        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def test_cli_trains_a_toy_with_every_callback_and_resumes_across_backends(tmp_path):
-    out = tmp_path / "run"
-    every = ["--ema-decay=0.9", "--grad-norm-every-steps=3", "--plot-every-steps=6", "--tensorboard-histograms"]
-    # This session's backend in this process; the other backend (below) in a process of its own.
-    proc = run_cli("train.py", [*TOY_CLI, f"--out={out}", "--steps=12", "--steps-per-epoch=6", *every])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "finished 12 generator steps" in proc.stdout
-    assert "verdict (averaged generator" in proc.stdout
-    steps = [int(row.split(",")[0]) for row in (out / "plots" / "grad_norms.csv").read_text().splitlines()[1:]]
-    assert steps == [0, 3, 6, 9, 12]
-    norms = np.loadtxt(out / "plots" / "grad_norms.csv", delimiter=",", skiprows=1)[:, 1:]
-    assert np.isfinite(norms).all() and (norms > 0).all()
-    assert (out / "plots" / "critic_00000012.png").is_file() and (out / "plots" / "losses.png").is_file()
-    assert json.loads((out / "backup" / "state.json").read_text())["step"] == 12
-    events = list((out / "logs" / "gan").glob("events.out.tfevents.*"))
-    assert events and sum(p.stat().st_size for p in events) > 1000
-    ema = keras.saving.load_model(out / "ema_generator.keras")
-    assert np.isfinite(np.asarray(ema(np.zeros((3, 2), "float32")))).all()
-    if _has_jax():
-        # The same run folder goes on under the other backend: it resumes from this one's checkpoint.
-        before = keras.saving.load_model(out / "gan.keras")
-        proc = train_cli(out, OTHER, "--steps=15", "--steps-per-epoch=6", *every)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert "resuming at generator step 12 of 15" in proc.stdout and "finished 15 generator steps" in proc.stdout
-        after = keras.saving.load_model(out / "gan.keras")
-        assert int(after.generator_iterations.numpy()) == 15 and int(after.d_optimizer.iterations.numpy()) == 75
-        moved = [
-            np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(after.weights, before.weights, strict=True)
-        ]
-        assert max(moved) > 0  # the other backend's steps trained the weights this one left
-        steps = [int(row.split(",")[0]) for row in (out / "plots" / "grad_norms.csv").read_text().splitlines()[1:]]
-        assert steps == [0, 3, 6, 9, 12, 15]  # the callbacks carried on too
-
-
-@pytest.mark.parametrize("variant", ["sngan", "wgan_lp", "dragan", "r1", "wgan_div"])
-def test_each_newer_member_trains_from_the_command_line_on_jax(variant, tmp_path):
-    # The TensorFlow session runs each with every callback and a resume (test_family.py).
-    if BACKEND != "jax":
-        pytest.skip("the JAX half of test_family's command-line test")
-    out = tmp_path / "run"
-    proc = run_cli("train.py", [*TOY_CLI, f"--out={out}", f"--variant={variant}", "--steps=2", "--ema-decay=0.9"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "finished 2 generator steps" in proc.stdout
-    gan = keras.saving.load_model(out / "gan.keras")
-    assert type(gan).__name__ == keras_wgan.variants.get(variant).model_class.__name__
-    assert all(np.isfinite(np.asarray(w)).all() for w in gan.weights)
-
-
-def test_jax_refuses_what_is_tensorflow_only_in_one_line(tmp_path):
-    if BACKEND != "jax":
-        pytest.skip("checks the JAX backend's refusals")
-    for args in (["--strategy=multiworker"], ["--mixed-precision=mixed_float16"]):
-        proc = run_cli("train.py", [*TOY_CLI, f"--out={tmp_path / 'run'}", "--steps=2", *args])
-        assert proc.returncode == 2, proc.stderr[-2000:]
-        lines = [line for line in proc.stderr.splitlines() if line.startswith("train.py: error:")]
-        assert len(lines) == 1 and "TensorFlow" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
 
 
 # ------------------------------------------------------------ several devices on JAX

@@ -72,6 +72,31 @@ SCRIPT = textwrap.dedent(
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     print("same ragan update")
 
+    # A conditional model: each replica's fakes and penalty use its own examples' labels.
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1] * 2)
+    def build_conditional():
+        z, y = keras.Input((2,)), keras.Input((3,))
+        h = keras.layers.Concatenate()([keras.layers.Lambda(lambda t: 0.0 * t)(z), y])
+        gen = keras.Model([z, y], keras.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")(h))
+        x_in, y_in = keras.Input((2,)), keras.Input((3,))
+        linear, embed = keras.layers.Dense(1), keras.layers.Dense(2, use_bias=False, kernel_initializer="ones")
+        from keras_wgan.conditioning import ProjectionScore
+        out = keras.layers.Add()([linear(x_in), ProjectionScore(embed)([x_in, y_in])])
+        critic = keras.Model([x_in, y_in], out)
+        linear.kernel.assign(w0)
+        model = keras_wgan.WGANGP(gen, critic, n_critic=1, gp_weight=10.0, seed=0)
+        model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+        return model
+    def conditional_step(model):
+        model.fit(tf.data.Dataset.from_tensors((real, labels)), epochs=1, verbose=0)
+        return [v.numpy() for v in model.critic.weights + model.generator.weights]
+    single = conditional_step(build_conditional())
+    with strategy.scope():
+        mirrored = conditional_step(build_conditional())
+    for a, b in zip(single, mirrored):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    print("same conditional update")
+
     # distribute_stream: replica r gets shard r of each step.
     from keras_wgan import data, distribute
     def shard(count, index):
@@ -81,6 +106,13 @@ SCRIPT = textwrap.dedent(
     parts = [t.numpy() for t in strategy.experimental_local_results(step)]
     np.testing.assert_array_equal(parts[0], whole[0::2])
     np.testing.assert_array_equal(parts[1], whole[1::2])
+    def labelled(count, index):
+        return data.make_dataset("digits", 4, n_critic=2, seed=5, num_shards=count, shard_index=index, labels=True)
+    step = next(iter(distribute.distribute_stream(strategy, labelled)))
+    whole_x, whole_y = (t.numpy() for t in next(iter(labelled(1, 0))))
+    for r, (x, y) in enumerate(zip(*(strategy.experimental_local_results(t) for t in step))):
+        np.testing.assert_array_equal(x.numpy(), whole_x[r::2])
+        np.testing.assert_array_equal(y.numpy(), whole_y[r::2])
     print("replica shards")
 
     # sync_from_first_replica: every copy takes replica 0's value (floats and 64-bit counters).
@@ -100,7 +132,7 @@ SCRIPT = textwrap.dedent(
 def test_mirrored_first_step_equals_single_device():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    for line in ("same update", "same ragan update", "replica shards", "synced"):
+    for line in ("same update", "same ragan update", "same conditional update", "replica shards", "synced"):
         assert line in result.stdout
 
 

@@ -101,7 +101,14 @@ def test_toys_jobs_and_table_from_records():
     jobs = toys.make_jobs(["25gaussians"], ["dcgan", "wgan_gp"], {"25gaussians": [0, 1]}, 3, 16, 1e-3)
     assert [j.name for j in jobs] == [f"25gaussians_{v}_s{s}" for v in ("dcgan", "wgan_gp") for s in (0, 1)]
     assert "--n-critic 1" in " ".join(jobs[0].train_args) and "--gp-weight" not in jobs[0].train_args
-    assert "--n-critic 5 --gp-weight 0.1" in " ".join(jobs[2].train_args)
+    wgan_gp = " ".join(jobs[2].train_args)
+    assert "--n-critic 5 " in wgan_gp and wgan_gp.endswith("--gp-weight 0.1")  # the toy script's lambda
+    # Every member: its paper's critic steps and penalty; Adam at the study's rate, or its paper's RMSprop.
+    args = {v: " ".join(toys.variant_args(v, 1e-3)) for v in ("sngan", "r1", "wgan_div", "wgan")}
+    assert args["sngan"] == "--n-critic 5 --optimizer adam --lr 0.001 --beta1 0.5 --beta2 0.9"
+    assert args["r1"] == "--n-critic 1 --optimizer rmsprop --lr 0.0001 --gp-weight 10"
+    assert args["wgan_div"].endswith("--gp-weight 2 --penalty-power 6")
+    assert args["wgan"] == "--n-critic 5 --optimizer rmsprop --lr 5e-05 --clip-value 0.01"
     assert jobs[0].eval_args == ["--seed", "0", "--ema"] and jobs[0].extra_evals == {"raw": ["--seed", "0"]}
     records = []
     for i, job in enumerate(jobs):
@@ -131,6 +138,40 @@ def test_a_finished_run_is_not_trained_again(tmp_path, monkeypatch):
         common.train_and_evaluate(changed, tmp_path)  # other arguments: trained (resumed) again
 
 
+def test_conditional_study_jobs_share_runs_and_tables_group_them():
+    import conditional
+
+    jobs = conditional.make_jobs(["digits", "mnist"], [0, 1], 10, 8, "/data")
+    names = [j.name for j in jobs]
+    assert len(names) == len(set(names)) == (2 * 2 * 2 + 1) * 2  # the default-conditioning run is made once
+    concat = next(j for j in jobs if j.name == "digits_wgan_gp_projection_concat_s1")
+    assert concat.train_args[-4:] == ["--conditional", "projection", "--generator-conditioning", "concat"]
+    assert "--data-dir" in next(j for j in jobs if j.meta["dataset"] == "mnist").train_args
+    assert not any("--conditional" in j.train_args for j in jobs if j.meta["critic"] == "none")
+    base = {"classes_covered": 10, "class_kl": 0.1, "classifier_score": 8.0, "classifier_fid": 6.0}
+    records = []
+    for job in jobs:
+        metrics = dict(base)
+        if job.meta["generator"] is not None:
+            accuracy = {"cbn": 0.9, "concat": 0.5}[job.meta["generator"]] + 0.02 * job.meta["seed"]
+            metrics.update(asked_class_accuracy=accuracy, per_class_classifier_fid_mean=12.0)
+        record = _record(job.meta, metrics)
+        record["name"] = job.name
+        records.append(record)
+    first, second = conditional.tables(records, ["digits", "mnist"]).split("\n\n")
+    rows = table_rows(first)
+    assert [(r["dataset"], r["variant"], r["model"]) for r in rows[:2]] == [
+        ("digits", "wgan_gp", "conditional (projection critic)"),
+        ("digits", "wgan_gp", "unconditional"),
+    ]
+    assert rows[0]["asked class % (chance 10)"] == "91 (90-92)" and rows[1]["asked class % (chance 10)"] == "-"
+    assert [r["generator conditioning (wgan_gp, projection critic, digits)"] for r in table_rows(second)] == [
+        "cbn",
+        "concat",
+    ]
+    assert table_rows(second)[1]["asked class % (chance 10)"] == "51 (50-52)"
+
+
 def test_digits_table_with_its_real_data_row():
     import digits
 
@@ -147,10 +188,10 @@ def test_digits_table_with_its_real_data_row():
 
 
 def test_grad_depth_quick_table_matches_the_recorded_norms_and_resumes(tmp_path):
-    args = ["--steps", "8", "--width", "8", "--depth", "4", "--seeds", "0,1", "--settings", "clip 0.01,sngan"]
+    args = ["--steps", "8", "--width", "8", "--depth", "4", "--seeds", "0,1", "--settings", "sngan"]
     out, runs, _ = run_study("grad_depth.py", tmp_path, *args)
     results = json.loads((out / "grad_depth_quick.json").read_text())
-    assert [(r["label"], r["seeds"]) for r in results] == [("clip 0.01", [0, 1]), ("sngan", [0, 1])]
+    assert [(r["label"], r["seeds"]) for r in results] == [("sngan", [0, 1])]
     assert (out / "figures" / "grad_depth_quick.png").stat().st_size > 1000
     rows = table_rows((out / "grad_depth_quick.md").read_text())
     for result, row in zip(results, rows, strict=True):
@@ -168,7 +209,7 @@ def test_grad_depth_quick_table_matches_the_recorded_norms_and_resumes(tmp_path)
         np.testing.assert_allclose(result["low"], np.min(per_seed, axis=0), rtol=1e-6)
         assert row["log10 norm, layer 1 (input)"].startswith(f"{expected[0]:.2f} (")
         assert float(row["spread max-min (decades)"]) == pytest.approx(max(expected) - min(expected), abs=0.006)
-    sn = [layer for layer in results[1]["layers"] if layer.startswith("sn_")]
+    sn = [layer for layer in results[0]["layers"] if layer.startswith("sn_")]
     assert len(sn) == 5  # sngan's critic: every layer spectrally normalized
 
     # Started again, the study reads the finished runs back instead of training them again.

@@ -157,16 +157,52 @@ def test_train_and_evaluate_stacked_mnist_and_mnist(mnist_dir, tmp_path):
     assert 1 <= res["modes"] <= 300 and res["kl"] >= 0 and 0 <= res["confident_share"] <= 1
     assert res["classifier_accuracy"] >= 0.99 and res["classifier_below_target"] is False and "swd_avg" in res
 
+    # MNIST with labels: a conditional DCGAN (an auxiliary classifier), its asked-class metrics beside the others.
     run = tmp_path / "mnist"
-    args = ["--variant", "dcgan", "--dataset", "mnist", "--data-dir", mnist_dir, *tiny, "--out", run]
-    assert run_cli("train.py", args).returncode == 0
+    args = ["--variant", "dcgan", "--dataset", "mnist", "--data-dir", mnist_dir, *tiny, "--conditional", "ac"]
+    assert run_cli("train.py", [*args, "--out", run]).returncode == 0
     evaluated = run_cli("evaluate.py", [run, "--num-samples", "200", "--metrics", "mnist,prdc", "--quiet"])
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     res = json.loads((run / "eval" / "metrics.json").read_text())["results"]
     assert {"classes_covered", "class_kl", "classifier_score", "classifier_fid", "precision"} <= set(res)
     assert res["prdc_features"] == "mnist_classifier"
+    assert 0 <= res["asked_class_accuracy"] <= 1 and len(res["per_class_classifier_fid"]) == 10
 
 
+def test_mnist_labels_are_the_file_s_labels(mnist_dir):
+    arrays = data.load_mnist(mnist_dir)
+    x, y = next(iter(data.make_dataset("mnist", 50, data_dir=mnist_dir, shuffle=False, labels=True, split="test")))
+    np.testing.assert_array_equal(y.numpy(), arrays["y_test"][:50])
+    np.testing.assert_array_equal(x.numpy(), mnist.to_images(arrays["x_test"][:50]).numpy())
+    with pytest.raises(DatasetError, match="stacked_mnist has no labels"):
+        data.make_dataset("stacked_mnist", 8, data_dir=mnist_dir, labels=True)
+
+
+def test_the_stacked_mnist_table_holds_the_runs_real_data_and_published_rows(mnist_dir):
+    # In-process (the slow test below runs the script itself): the table from records, the real-data floor.
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import stacked_mnist
+
+    real = stacked_mnist.real_data_metrics(str(mnist_dir), 1000)
+    # 1,000 real samples of 1,000 equally likely modes cover about 1000 * (1 - 1/e) = 632 of them.
+    assert 580 < real["modes"] < 690 and real["classifier_accuracy"] >= 0.99
+    run = {"modes": 400, "kl": 1.5, "confident_share": 0.8, "confident_modes": 380, "swd_avg": 20.0}
+    records = [
+        {"meta": {"variant": "wgan_gp", "critic_fraction": f, "seed": s}, "generator_steps": 2,
+         "train_seconds": 60.0, "metrics": {**run, "modes": run["modes"] + 10 * s}}
+        for f in (1, 4) for s in (0, 1)
+    ]  # fmt: skip
+    text = stacked_mnist.tables(records, ["wgan_gp"], {**real, "samples": 1000})
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines]
+    assert rows[1]["critic width"] == "1" and rows[1]["modes per seed"] == "400, 410"
+    assert rows[1]["modes (of 1000)"] == "405 (400-410)" and rows[2]["critic width"] == "1/4"
+    assert rows[3]["variant"].startswith("real data") and rows[3]["modes (of 1000)"] == str(real["modes"])
+    assert any(r["variant"] == "PacDCGAN2" and r["modes (of 1000)"] == "1000.0" for r in rows)
+
+
+@pytest.mark.slow  # the table and the floor: the in-process test above; training and evaluating: the test above it
 def test_the_stacked_mnist_study_quick(mnist_dir, tmp_path):
     out, runs = tmp_path / "results", tmp_path / "runs"
     command = [sys.executable, str(ROOT / "experiments" / "stacked_mnist.py"), "--quick", "--data-dir", mnist_dir]

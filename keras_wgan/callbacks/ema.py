@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from keras_wgan import backend
+from keras_wgan import labels as label_utils
 from keras_wgan.io_utils import atomic_path
 from keras_wgan.networks import sublayers
 from keras_wgan.safe_load import load_keras
@@ -20,7 +21,7 @@ from keras_wgan.schedule import generator_step
 
 
 def recompute_batch_norm_statistics(
-    generator: keras.Model, num_batches: int = 4, batch_size: int = 512, seed: int = 0
+    generator: keras.Model, num_batches: int = 4, batch_size: int = 512, seed: int = 0, labels: str = "classes"
 ) -> int:
     """Re-estimates a generator's batch-norm moving statistics from its own outputs.
 
@@ -33,9 +34,12 @@ def recompute_batch_norm_statistics(
     Leads to Wider Optima", the ``bn_update`` step). Momenta are restored after.
 
     Args:
-        generator: a Keras generator with a single ``(batch, latent_dim)`` input.
+        generator: a Keras generator with a ``(batch, latent_dim)`` input (and a
+            ``(batch, num_labels)`` one: a conditional generator).
         num_batches, batch_size: how many standard-normal latent batches, of what size.
         seed: seed of the latent batches (the result is deterministic).
+        labels: a conditional generator's labels, ``classes`` (every class in
+            turn) or ``attributes`` (each on with probability 1/2).
 
     Returns:
         The number of batch-norm layers updated (0 leaves the model untouched).
@@ -51,13 +55,17 @@ def recompute_batch_norm_statistics(
     if num_batches < 1 or batch_size < 2:
         raise ValueError(f"need num_batches >= 1 and batch_size >= 2; got {num_batches}, {batch_size}")
     latent_dim = int(generator.inputs[0].shape[-1])
+    num_labels = int(generator.inputs[1].shape[-1]) if len(generator.inputs) == 2 else None
     rng = np.random.default_rng(seed)
     momenta = [layer.momentum for layer in layers]
     try:
         for k in range(1, num_batches + 1):
             for layer in layers:  # moving = moving * (k-1)/k + batch / k: the running mean of batch statistics
                 layer.momentum = (k - 1) / k
-            generator(rng.standard_normal((batch_size, latent_dim)).astype(np.float32), training=True)
+            z = rng.standard_normal((batch_size, latent_dim)).astype(np.float32)
+            if num_labels is not None:
+                z = [z, label_utils.sample_vectors(num_labels, labels, batch_size, seed=seed + k)]
+            generator(z, training=True)
     finally:
         for layer, momentum in zip(layers, momenta, strict=True):
             layer.momentum = momentum
@@ -220,7 +228,7 @@ class GeneratorEMA(keras.callbacks.Callback):
 
     def _refresh_statistics(self) -> None:
         if self._stale_statistics:
-            recompute_batch_norm_statistics(self.ema_generator)
+            recompute_batch_norm_statistics(self.ema_generator, labels=getattr(self.model, "labels", None) or "classes")
             self._stale_statistics = False
 
     def save(self, path: str | os.PathLike | None = None) -> None:
@@ -238,8 +246,8 @@ class GeneratorEMA(keras.callbacks.Callback):
         """Whether every weight of the averaged generator is finite."""
         return all(np.isfinite(np.asarray(w, dtype=np.float64)).all() for w in self.ema_generator.get_weights())
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        """Runs the averaged generator on latent vectors ``z``."""
+    def __call__(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Runs the averaged generator on latent vectors ``z`` (and label vectors, for a conditional model)."""
         self._ensure_copy()
         self._refresh_statistics()
-        return np.asarray(self.ema_generator(z, training=False))
+        return np.asarray(self.ema_generator(z if labels is None else [z, labels], training=False))

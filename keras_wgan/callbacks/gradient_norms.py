@@ -27,7 +27,8 @@ def make_gradient_norm_fn(model: keras.Model):
     """A function ``(real, z) -> tensor of per-layer norms`` for ``model``'s critic (a tf.function on TensorFlow).
 
     Computes, in one graph, the gradient of the model's ``critic_objective`` (loss
-    plus weighted penalty, training mode) on ``real`` and ``generator(z)`` and the
+    plus weighted penalty, training mode) on ``real`` (samples, or ``(samples,
+    labels)`` for a conditional model) and ``generator(z)`` (for those labels) and the
     L2 norm over each critic layer's weights. It changes RNG state and batch-norm
     statistics: call it through ``critic_layer_gradient_norms`` or inside
     ``model.preserved_state()``.
@@ -36,9 +37,9 @@ def make_gradient_norm_fn(model: keras.Model):
     sizes = [len(layer.trainable_weights) for layer in layers]
     variables = [v for layer in layers for v in layer.trainable_weights]
 
-    def norms(real, z):
-        fake = model.generator(z, training=False)
-        real = keras.ops.cast(real, "float32")
+    def norms(data, z):
+        real = model.real_batch(data)  # samples, or (samples, label vectors) for a conditional model
+        fake = model.generator_output(z, model.split_labels(real)[1], training=False)
         grads = backend.gradients(lambda: model.critic_objective(real, fake, training=True)["d_loss"], variables)
         out, i = [], 0
         for n in sizes:
@@ -63,7 +64,7 @@ def critic_layer_gradient_norms(model: keras.Model, real: Tensor, z: Tensor, fn=
 
     Args:
         model: a compiled ``keras_wgan`` GAN.
-        real: a batch of real samples.
+        real: a batch of real samples (``(samples, labels)`` for a conditional model).
         z: latent vectors, one per real sample.
         fn: a function from ``make_gradient_norm_fn(model)`` to reuse (compiled once).
 
@@ -72,7 +73,8 @@ def critic_layer_gradient_norms(model: keras.Model, real: Tensor, z: Tensor, fn=
     """
     fn = fn or make_gradient_norm_fn(model)
     with model.preserved_state():
-        values = keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(real), keras.ops.convert_to_tensor(z)))
+        data = keras.tree.map_structure(keras.ops.convert_to_tensor, real)
+        values = keras.ops.convert_to_numpy(fn(data, keras.ops.convert_to_tensor(z)))
     return {layer.name: float(v) for layer, v in zip(_critic_layers(model), values, strict=True)}
 
 
@@ -89,7 +91,8 @@ class GradientNorms(keras.callbacks.Callback):
     gradient penalty they stay stable.
 
     Args:
-        real_batch: real samples to evaluate on (array or tensor).
+        real_batch: real samples to evaluate on (array or tensor; ``(samples,
+            labels)`` for a conditional model).
         csv_path: CSV file (``step`` then one column per layer).
         plot_path: PNG file, or None.
         every_n_steps: measurement interval in generator steps.
@@ -105,7 +108,10 @@ class GradientNorms(keras.callbacks.Callback):
         seed: int = 0,
     ):
         super().__init__()
-        self.real = np.asarray(real_batch, dtype=np.float32)
+        if isinstance(real_batch, (tuple, list)):
+            self.real = (np.asarray(real_batch[0], dtype=np.float32), np.asarray(real_batch[1]))
+        else:
+            self.real = np.asarray(real_batch, dtype=np.float32)
         self.csv_path = Path(csv_path)
         self.plot_path = None if plot_path is None else Path(plot_path)
         self.every_n_steps = check_every("every_n_steps", every_n_steps, allow_none=False)
@@ -117,7 +123,7 @@ class GradientNorms(keras.callbacks.Callback):
         self._fn_model = None
 
     def on_train_begin(self, logs=None):
-        n = int(self.real.shape[0])
+        n = int((self.real[0] if isinstance(self.real, tuple) else self.real).shape[0])
         self._z = np.random.default_rng(self.seed).standard_normal((n, self.model.latent_dim)).astype(np.float32)
         if self._fn is None or self._fn_model is not self.model:  # traced once, not per fit call
             self._fn, self._fn_model = make_gradient_norm_fn(self.model), self.model

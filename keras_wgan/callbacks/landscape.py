@@ -19,7 +19,9 @@ class CriticLandscape(keras.callbacks.Callback):
     Every ``every_n_steps`` generator steps, writes ``critic_XXXXXXXX.png`` in
     ``out_dir`` (the critic's value on a grid over ``extent``, real points in
     orange, generated points in green, as in the WGAN-GP paper's toy figures)
-    and reassembles ``critic.gif`` from all of them.
+    and reassembles ``critic.gif`` from all of them. A conditional critic that
+    takes labels is drawn as its mean over the classes; the generated points are
+    of every class in turn.
 
     Args:
         real_points: ``(n, 2)`` real samples to draw (a few hundred).
@@ -92,7 +94,7 @@ class CriticLandscape(keras.callbacks.Callback):
         x0, x1, y0, y1 = self.extent
         xs, ys = np.linspace(x0, x1, self.resolution), np.linspace(y0, y1, self.resolution)
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
-        values = np.asarray(self.model.critic(grid, training=False)).reshape(self.resolution, self.resolution)
+        values = self.critic_values(grid).reshape(self.resolution, self.resolution)
         if self._z is None:
             self._z = self._latents()
         fake = self.model.generate(self._z)
@@ -103,10 +105,25 @@ class CriticLandscape(keras.callbacks.Callback):
         ax.scatter(fake[:, 0], fake[:, 1], s=4, c="green", label="generated")
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.set_title(f"critic landscape, generator step {step}")
+        mean = " (mean over the classes)" if getattr(self.model, "critic_takes_labels", False) else ""
+        ax.set_title(f"critic landscape{mean}, generator step {step}")
         ax.legend(loc="upper right", fontsize="small")
         fig.tight_layout()
         return figure_to_array(fig)
+
+    def critic_values(self, points: np.ndarray) -> np.ndarray:
+        """The critic's scores of ``points``; for a critic that takes labels, the mean over the classes."""
+        model = self.model
+        if not getattr(model, "conditional", False):
+            return np.asarray(model.critic(points, training=False))
+        if not model.critic_takes_labels:  # an auxiliary classifier's score head ignores the labels
+            return np.asarray(model.critic_outputs(points, None)[0])
+        eye = np.eye(model.num_labels, dtype=np.float32)
+        scores = [
+            np.asarray(model.critic_outputs(points, np.repeat(eye[k : k + 1], len(points), axis=0))[0])
+            for k in range(model.num_labels)
+        ]
+        return np.mean(scores, axis=0)
 
     def draw(self) -> Path:
         """Draws the landscape at the current step; returns the PNG path."""

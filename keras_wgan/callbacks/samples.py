@@ -10,10 +10,40 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_wgan import labels as label_utils
 from keras_wgan.io_utils import atomic_path, atomic_write_bytes
 from keras_wgan.pictures import image_grid, label_frame, read_png, write_gif, write_png
 from keras_wgan.safe_load import load_npy
 from keras_wgan.schedule import StepOrEpochSchedule, check_every, generator_step
+
+
+def render_grid(
+    model: Any, latent: np.ndarray, rows: int, cols: int, padding: int = 2, render_with: Any = None
+) -> np.ndarray:
+    """A uint8 grid of ``model``'s samples of ``latent`` (``rows * cols`` of them).
+
+    A conditional model's grid has one row per label row (``keras_wgan.labels.grid_rows``)
+    and the first ``cols`` latents in every row.
+
+    Args:
+        model: a ``keras_wgan`` GAN.
+        latent: the latent vectors.
+        rows, cols: the layout (``rows`` is replaced by the label rows of a conditional model).
+        padding: pixels between tiles.
+        render_with: a callable ``(z[, labels]) -> images`` in place of the
+            model's generator (a ``GeneratorEMA``).
+    """
+    labels = None
+    if getattr(model, "conditional", False):
+        vectors, _ = label_utils.grid_rows(model.num_labels, model.labels)
+        rows = len(vectors)
+        latent = np.tile(latent[:cols], (rows, 1))
+        labels = np.repeat(vectors, cols, axis=0)
+    if render_with is None:
+        images = model.generate(latent) if labels is None else model.generate(latent, labels=labels)
+    else:
+        images = np.asarray(render_with(latent) if labels is None else render_with(latent, labels))
+    return image_grid(images, rows, cols, padding)
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -24,6 +54,11 @@ class SampleGrid(keras.callbacks.Callback):
     it is loaded instead, so every frame of a run shows the same noise. Frames
     are ``step_XXXXXXXX.png`` (generator step); the GIF holds every frame in
     ``out_dir`` in step order with the step written on it.
+
+    For a conditional model the grid has one row per class (or per attribute
+    combination, ``keras_wgan.labels.grid_rows``) and the same ``cols`` latents
+    in every row, so a column shows one latent across the labels;
+    ``grid_rows.txt`` names the rows, top to bottom.
 
     Args:
         out_dir: the samples folder (e.g. ``runs/NAME/samples``).
@@ -38,6 +73,7 @@ class SampleGrid(keras.callbacks.Callback):
         best_metric: a log key (e.g. ``val_fid`` or ``w_dist``); the grid of the
             epoch with the best value is also kept as ``best.png``.
         best_mode: ``min`` or ``max`` for ``best_metric``.
+        label_names: a conditional model's label names, for ``grid_rows.txt``.
 
     Example:
     >>> cb = SampleGrid("runs/demo/samples", every_n_epochs=1)
@@ -57,8 +93,10 @@ class SampleGrid(keras.callbacks.Callback):
         generator: Any = None,
         best_metric: str | None = None,
         best_mode: str = "min",
+        label_names: list[str] | None = None,
     ):
         super().__init__()
+        self.label_names = label_names
         self.out_dir = Path(out_dir)
         self.rows = check_every("rows", rows, allow_none=False)
         self.cols = check_every("cols", cols if cols is not None else rows, allow_none=False)
@@ -108,6 +146,8 @@ class SampleGrid(keras.callbacks.Callback):
             with atomic_path(self.latent_path) as tmp:
                 np.save(tmp, self.latent)
         self._best_value = self._read_best()
+        if getattr(self.model, "conditional", False):
+            atomic_write_bytes(self.out_dir / "grid_rows.txt", ("\n".join(self.label_rows()[1]) + "\n").encode())
         self.schedule.begin(generator_step(self.model))
 
     def _read_best(self) -> float | None:
@@ -121,11 +161,11 @@ class SampleGrid(keras.callbacks.Callback):
         """Renders the fixed latents with the current weights; returns the uint8 grid."""
         if self.latent is None:
             raise RuntimeError("SampleGrid.render() needs the fixed latents: call it during training.")
-        if self.render_with is None:
-            images = self.model.generate(self.latent)
-        else:
-            images = np.asarray(self.render_with(self.latent))
-        return image_grid(images, self.rows, self.cols, self.padding)
+        return render_grid(self.model, self.latent, self.rows, self.cols, self.padding, self.render_with)
+
+    def label_rows(self) -> tuple[np.ndarray, list[str]]:
+        """A conditional model's grid rows: their label vectors and names."""
+        return label_utils.grid_rows(self.model.num_labels, self.model.labels, self.label_names)
 
     def frame_path(self, step: int) -> Path:
         return self.out_dir / f"step_{step:08d}.png"

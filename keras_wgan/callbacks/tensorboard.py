@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_wgan.callbacks.samples import render_grid
 from keras_wgan.io_utils import atomic_path
-from keras_wgan.pictures import image_grid
 from keras_wgan.schedule import StepTrigger, check_every, generator_step
 
 
@@ -133,7 +133,7 @@ class GANTensorBoard(keras.callbacks.Callback):
                 if self.image_fn is not None:
                     tf.summary.image(self.image_tag, self.image_fn()[None], step=step)
                 elif len(self.model.generator.output_shape) == 4:
-                    grid = image_grid(self.model.generate(self._latent), self.rows, self.rows)
+                    grid = render_grid(self.model, self._latent, self.rows, self.rows)
                     tf.summary.image("samples", grid[None], step=step)
             if self.histograms:
                 for v in self.model.critic.trainable_variables:

@@ -24,6 +24,13 @@ Datasets:
 Image datasets are finite (one pass = one epoch); the toys are endless, so
 ``fit`` needs ``steps_per_epoch`` for them.
 
+Labels (``labels=True``, for conditional models): batches of ``(samples,
+labels)`` in the same order, shards and resume positions as without them:
+the digit (``digits``, ``mnist``), the class subfolder (``folder:PATH`` with
+one subfolder per class), the mixture component (``8gaussians``,
+``25gaussians``), as int32 class indices; for ``celeb_a`` the chosen
+``attributes`` as float32 0/1 vectors. ``label_names`` names them.
+
 One module per job:
 
 - ``registry``: what each name means (``DatasetSpec``: kind, defaults, size of
@@ -38,12 +45,14 @@ One module per job:
 
 from __future__ import annotations
 
+from typing import Any
+
 import tensorflow as tf
 
 from keras_wgan.data import celeba_prepare, registry
 from keras_wgan.data.celeba import celeba_dataset
 from keras_wgan.data.digits import digits_dataset, digits_images
-from keras_wgan.data.folders import FolderScan, folder_dataset, image_file_is_whole, scan_folder
+from keras_wgan.data.folders import FolderScan, folder_classes, folder_dataset, image_file_is_whole, scan_folder
 from keras_wgan.data.images import preprocess_image
 from keras_wgan.data.mnist import load_mnist, mnist_dataset, stacked_mnist_dataset
 from keras_wgan.data.registry import DatasetSpec
@@ -61,8 +70,10 @@ __all__ = [
     "dataset_size",
     "digits_dataset",
     "digits_images",
+    "folder_classes",
     "folder_dataset",
     "image_file_is_whole",
+    "label_names",
     "load_mnist",
     "make_dataset",
     "mnist_dataset",
@@ -91,6 +102,8 @@ def make_dataset(
     start_sample: int = 0,
     num_shards: int = 1,
     shard_index: int = 0,
+    labels: bool = False,
+    attributes: tuple[str, ...] | list[str] | None = None,
 ) -> tf.data.Dataset:
     """The dataset ``name`` as batches for ``GAN.fit``.
 
@@ -152,16 +165,17 @@ def make_dataset(
             f"use a batch size that makes it a multiple of {num_shards}."
         )
     shard = Shard(num_shards, shard_index)
+    _check_labels(name, spec, labels, attributes)
     stream = {"shuffle": shuffle, "repeat": repeat, "start_sample": start_sample, "shard": shard}
     if spec.kind == "toy":
-        return toy_dataset(name, batch, seed, start_batch=start_sample // batch, shard=shard)
+        return toy_dataset(name, batch, seed, start_batch=start_sample // batch, shard=shard, labels=labels)
     if spec.kind == "digits":
-        return digits_dataset(batch, image_size, channels or spec.channels, seed=seed, **stream)
+        return digits_dataset(batch, image_size, channels or spec.channels, seed=seed, labels=labels, **stream)
     if spec.kind in ("mnist", "stacked_mnist"):
         if channels not in (None, spec.channels):
             raise DatasetError(f"{name} has {spec.channels} channel(s); got channels={channels}")
         if spec.kind == "mnist":
-            return mnist_dataset(batch, image_size, data_dir=data_dir, split=split, seed=seed, **stream)
+            return mnist_dataset(batch, image_size, data_dir=data_dir, split=split, seed=seed, labels=labels, **stream)
         return stacked_mnist_dataset(batch, image_size, data_dir=data_dir, seed=seed, **stream)
     if spec.kind == "celeba":
         return celeba_dataset(
@@ -173,12 +187,47 @@ def make_dataset(
             seed=seed,
             data_dir=data_dir,
             cache=cache,
+            attributes=tuple(attributes) if labels else None,
             **stream,
         )
     path = registry.folder_path(name)
     return folder_dataset(
-        path, batch, image_size, channels or spec.channels, crop=crop, seed=seed, cache=cache, **stream
+        path, batch, image_size, channels or spec.channels, crop=crop, seed=seed, cache=cache, labels=labels, **stream
     )
+
+
+def _check_labels(name: str, spec: DatasetSpec, labels: bool, attributes: Any) -> None:
+    if attributes and spec.labels != "attributes":
+        raise DatasetError(f"attributes are CelebA's; {name} has {spec.labels or 'no labels'}")
+    if not labels:
+        return
+    if spec.labels is None:
+        raise DatasetError(f"{name} has no labels for a conditional model")
+    if spec.labels == "attributes":
+        if not attributes:
+            raise DatasetError(f"{name}: name the attributes to condition on (e.g. attributes=Male,Smiling)")
+        registry.check_attributes(attributes)
+
+
+def label_names(name: str, attributes: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """The names of a dataset's labels, in the order of the label indices or vector entries.
+
+    Digits and MNIST: ``"0"`` to ``"9"``; the toys' modes: ``"mode 0"``, ...; a
+    folder: its class subfolders, sorted; CelebA: the chosen ``attributes``.
+
+    Raises:
+        DatasetError: a dataset without labels, a folder without class subfolders,
+            or unknown attributes.
+    """
+    spec = registry.get(name)
+    if spec.labels == "attributes":
+        return registry.check_attributes(list(attributes or ()))
+    if spec.labels is None:
+        raise DatasetError(f"{name} has no labels for a conditional model")
+    if spec.class_names is not None:
+        return list(spec.class_names)
+    path = registry.folder_path(name)
+    return folder_classes(path, scan_folder(path).good)[0]
 
 
 def dataset_size(name: str, data_dir: str | None = None) -> int | None:

@@ -19,9 +19,16 @@ RECORD_SHUFFLE_WINDOW = 4096
 
 
 def record_pass(
-    files: tf.Tensor, skips: tf.Tensor, takes: tf.Tensor, seed: int, shuffle: bool, k: tf.Tensor
+    files: tf.Tensor,
+    skips: tf.Tensor,
+    takes: tf.Tensor,
+    seed: int,
+    shuffle: bool,
+    k: tf.Tensor,
+    attributes: tuple[str, ...] = (),
 ) -> tf.data.Dataset:
-    """Pass ``k`` over TFRecord files of tfds examples: the encoded ``image`` bytes, not decoded.
+    """Pass ``k`` over TFRecord files of tfds examples: the encoded ``image`` bytes, not decoded
+    (with ``attributes``: ``(image bytes, float32 0/1 vector of those attributes)``).
 
     With ``shuffle``, the file order is a seeded permutation per pass, the files
     are interleaved record by record, and windows of ``RECORD_SHUFFLE_WINDOW``
@@ -44,12 +51,21 @@ def record_pass(
     )
     windows = records.batch(RECORD_SHUFFLE_WINDOW).enumerate()
 
+    features = {"image": tf.io.FixedLenFeature([], tf.string)}
+    features.update({f"attributes/{a}": tf.io.FixedLenFeature([], tf.int64) for a in attributes})
+
     def open_window(w, serialized):
-        images = tf.io.parse_example(serialized, {"image": tf.io.FixedLenFeature([], tf.string)})["image"]
+        parsed = tf.io.parse_example(serialized, features)
+        images = parsed["image"]
+        order = tf.range(tf.shape(images)[0])
         if shuffle:
             wkey = tf.stack([tf.constant(seed, tf.int64) + 7919 * k, w])
-            images = tf.gather(images, tf.argsort(tf.random.stateless_uniform(tf.shape(images), seed=wkey)))
-        return tf.data.Dataset.from_tensor_slices(images)
+            order = tf.argsort(tf.random.stateless_uniform(tf.shape(images), seed=wkey))
+            images = tf.gather(images, order)
+        if not attributes:
+            return tf.data.Dataset.from_tensor_slices(images)
+        labels = tf.stack([tf.cast(parsed[f"attributes/{a}"], tf.float32) for a in attributes], axis=1)
+        return tf.data.Dataset.from_tensor_slices((images, tf.gather(labels, order)))
 
     return windows.flat_map(open_window)
 
@@ -68,6 +84,7 @@ def celeba_dataset(
     repeat: bool = False,
     start_sample: int = 0,
     shard: Shard = WHOLE,
+    attributes: tuple[str, ...] | None = None,
 ) -> tf.data.Dataset:
     """CelebA aligned faces from tensorflow-datasets, center-cropped and resized.
 
@@ -91,27 +108,33 @@ def celeba_dataset(
         start_sample: with ``repeat``, the position in the stream to start at.
         shard: one replica's share of the samples (all of them by default):
             every worker reads the records and keeps its share before decoding.
+        attributes: names of CelebA attributes (``registry.CELEBA_ATTRIBUTES``):
+            batches of ``(images, float32 0/1 vectors of those attributes)``, in
+            the same order as without them.
 
     Returns:
-        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``.
+        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``
+        (and ``(batch_size // shard.count, len(attributes))`` attribute vectors).
 
     Raises:
         DatasetError: if the data cannot be downloaded or prepared; the
             message names the cause and says where to put the files.
     """
+    attributes = tuple(registry.check_attributes(attributes)) if attributes else ()
     paths, skips, takes = celeba_prepare.split_files(celeba_prepare.prepare(data_dir), split)
     count = sum(takes)
     check_enough(count, batch_size)
     files, skip_t, take_t = tf.constant(paths), tf.constant(skips, tf.int64), tf.constant(takes, tf.int64)
 
-    def load(encoded):
+    def load_image(encoded):
         return preprocess_image(tf.io.decode_jpeg(encoded, channels=3), image_size, channels, crop)
 
+    load = (lambda encoded, y: (load_image(encoded), y)) if attributes else load_image
     if cache:
-        source = record_pass(files, skip_t, take_t, seed, False, tf.constant(0, tf.int64))
+        source = record_pass(files, skip_t, take_t, seed, False, tf.constant(0, tf.int64), attributes)
         stream = Stream(seed, shuffle, repeat, start_sample, shard, cache)
         return sequential_pipeline(source, count, load, batch_size, stream)
     first_pass, skip = divmod(start_sample, count) if repeat else (0, 0)
     passes = tf.data.Dataset.counter(start=first_pass) if repeat else tf.data.Dataset.range(1)
-    encoded = passes.flat_map(lambda k: record_pass(files, skip_t, take_t, seed, shuffle, k)).skip(skip)
+    encoded = passes.flat_map(lambda k: record_pass(files, skip_t, take_t, seed, shuffle, k, attributes)).skip(skip)
     return finish(shard.take(encoded).map(load, num_parallel_calls=AUTOTUNE).ignore_errors(), batch_size, shard)

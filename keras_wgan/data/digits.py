@@ -39,6 +39,7 @@ def digits_dataset(
     repeat: bool = False,
     start_sample: int = 0,
     shard: Shard = WHOLE,
+    labels: bool = False,
 ) -> tf.data.Dataset:
     """The bundled digits, reshuffled each epoch (one epoch = one pass).
 
@@ -51,9 +52,12 @@ def digits_dataset(
         repeat: an endless stream of passes.
         start_sample: with ``repeat``, the position in the stream to start at.
         shard: one replica's share of the samples (all of them by default).
+        labels: batches of ``(images, digit)``, the digit an int32 in 0-9.
 
     Returns:
-        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``.
+        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``
+        (and int32 ``(batch_size // shard.count,)`` labels).
     """
-    images, _ = digits_images(image_size, channels)
-    return table_pipeline(images, lambda x: x, batch_size, Stream(seed, shuffle, repeat, start_sample, shard))
+    images, digits = digits_images(image_size, channels)
+    stream = Stream(seed, shuffle, repeat, start_sample, shard)
+    return table_pipeline(images, lambda x: x, batch_size, stream, labels=digits if labels else None)

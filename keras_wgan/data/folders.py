@@ -143,6 +143,38 @@ def scan_folder(path: str | os.PathLike, use_cache: bool = True) -> FolderScan:
     return scan
 
 
+def folder_classes(path: str | os.PathLike, files: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    """The class of each file: the first-level subfolder of ``path`` it sits in, the layout of
+    ``keras.utils.image_dataset_from_directory``.
+
+    Args:
+        path: the dataset's folder.
+        files: its image files (``FolderScan.good``).
+
+    Returns:
+        ``(class names sorted, int32 class index of each file)``.
+
+    Raises:
+        DatasetError: images directly in ``path`` (no class folder), or fewer than two classes.
+    """
+    root = Path(path).expanduser()
+    parts = [Path(f).relative_to(root).parts for f in files]
+    loose = [os.path.join(*p) for p in parts if len(p) == 1]
+    if loose:
+        raise DatasetError(
+            f"A labelled image folder holds one subfolder per class and every image inside one; {len(loose)} "
+            f"image(s) sit directly in {str(root)!r} (e.g. {loose[0]})."
+        )
+    names = sorted({p[0] for p in parts})
+    if len(names) < 2:
+        raise DatasetError(
+            f"A labelled image folder needs at least two class subfolders; {str(root)!r} has "
+            f"{len(names)} ({', '.join(names)})."
+        )
+    index = {name: i for i, name in enumerate(names)}
+    return names, np.array([index[p[0]] for p in parts], dtype=np.int32)
+
+
 def folder_dataset(
     path: str | os.PathLike,
     batch_size: int,
@@ -156,6 +188,7 @@ def folder_dataset(
     repeat: bool = False,
     start_sample: int = 0,
     shard: Shard = WHOLE,
+    labels: bool = False,
 ) -> tf.data.Dataset:
     """Every readable image under ``path``, cropped, resized, in [-1, 1].
 
@@ -176,10 +209,12 @@ def folder_dataset(
         repeat: an endless stream of passes (each a fresh seeded permutation).
         start_sample: with ``repeat``, the position in the stream to start at.
         shard: one replica's share of the samples (all of them by default).
+        labels: batches of ``(images, class)``: the class is the index of the
+            image's subfolder among the sorted subfolders (``folder_classes``).
 
     Returns:
-        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``:
-        one pass (finite) or endless with ``repeat``.
+        A dataset of float32 ``(batch_size // shard.count, image_size, image_size, channels)``
+        (and int32 class indices): one pass (finite) or endless with ``repeat``.
     """
     scan = scan_folder(path)
     if scan.bad and (str(path), scan.bad) not in _REPORTED_SCANS:
@@ -195,5 +230,6 @@ def folder_dataset(
     def load(p):
         return preprocess_image(decode_file(p), image_size, channels, crop)
 
+    classes = folder_classes(path, scan.good)[1] if labels else None
     stream = Stream(seed, shuffle, repeat, start_sample, shard, cache)
-    return table_pipeline(np.array(scan.good), load, batch_size, stream)
+    return table_pipeline(np.array(scan.good), load, batch_size, stream, labels=classes)

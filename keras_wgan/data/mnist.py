@@ -166,6 +166,7 @@ def mnist_dataset(
     repeat: bool = False,
     start_sample: int = 0,
     shard: Shard = WHOLE,
+    labels: bool = False,
 ) -> tf.data.Dataset:
     """MNIST digits as float32 ``(batch, image_size, image_size, 1)`` in [-1, 1] (one pass = one epoch).
 
@@ -175,15 +176,17 @@ def mnist_dataset(
         data_dir: a folder holding ``mnist.npz``; None: Keras' cache (downloaded once).
         split: ``train`` (60,000) or ``test`` (10,000).
         seed, shuffle, repeat, start_sample, shard: the stream (``keras_wgan.data.streams.Stream``).
+        labels: batches of ``(images, digit)``, the digit an int32 in 0-9.
 
     Returns:
         A ``tf.data.Dataset`` of batches.
     """
     if split not in SPLIT_SIZES:
         raise DatasetError(f"MNIST has the splits {', '.join(SPLIT_SIZES)}; got {split!r}")
-    digits = load_mnist(data_dir)[f"x_{split}"]
+    arrays = load_mnist(data_dir)
     stream = Stream(seed, shuffle, repeat, start_sample, shard)
-    return table_pipeline(digits, lambda d: to_images(d, image_size), batch_size, stream)
+    y = arrays[f"y_{split}"].astype(np.int32) if labels else None
+    return table_pipeline(arrays[f"x_{split}"], lambda d: to_images(d, image_size), batch_size, stream, labels=y)
 
 
 def stacked_mnist_dataset(

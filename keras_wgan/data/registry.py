@@ -40,6 +40,14 @@ from keras_wgan.errors import DatasetError
 
 #: Every metric ``evaluate.py`` knows.
 ALL_METRICS = ("fid", "kid", "is", "swd", "prdc", "toy", "digits", "mnist", "modes")
+#: CelebA's 40 binary attributes, in the order of ``list_attr_celeba.txt`` (tfds stores each as ``attributes/NAME``).
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
+    "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
+    "High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose "
+    "Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat "
+    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
+).split()
 #: Default CelebA center crop. The aligned faces are 178x218; a 140 px square
 #: keeps the face and hair with little background. DCGAN-era code used 108
 #: (tighter, face only) and Lucic et al. 2018 used 160 (more background).
@@ -93,6 +101,11 @@ class DatasetSpec:
             ``stacked_mnist_classifier`` (its features of each channel, concatenated) or ``inception``.
         eval_samples: default number of generated samples for evaluation.
         toy: the 2D toy's shape (toys only).
+        labels: what a conditional model can take from it: ``classes`` (one
+            per sample), ``attributes`` (CelebA's binary attributes, chosen by
+            name) or None (no labels).
+        class_names: the classes' names when they are fixed (None: found in
+            the data, a folder's subfolders).
     """
 
     name: str
@@ -110,6 +123,8 @@ class DatasetSpec:
     features: str = "inception"
     eval_samples: int = 10_000
     toy: ToyShape | None = field(default=None)
+    labels: str | None = None
+    class_names: tuple[str, ...] | None = None
 
     @property
     def is_toy(self) -> bool:
@@ -118,6 +133,7 @@ class DatasetSpec:
 
 
 def _toy(name: str, shape: ToyShape) -> DatasetSpec:
+    modes = None if shape.raw_centres is None else tuple(f"mode {i}" for i in range(len(shape.raw_centres)))
     return DatasetSpec(
         name,
         "toy",
@@ -132,6 +148,8 @@ def _toy(name: str, shape: ToyShape) -> DatasetSpec:
         features="points",
         eval_samples=2500,
         toy=shape,
+        labels=None if modes is None else "classes",  # a mixture's label: the mode a point was drawn from
+        class_names=modes,
     )
 
 
@@ -140,12 +158,13 @@ _EIGHT = tuple(
     (2.0 * x, 2.0 * y) for x, y in [(1, 0), (-1, 0), (0, 1), (0, -1), (_S, _S), (_S, -_S), (-_S, _S), (-_S, -_S)]
 )
 _GRID = tuple((2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3))
+_DIGITS = tuple(str(d) for d in range(10))
 
 _REGISTRY: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        DatasetSpec("celeb_a", "celeba", crop=CELEBA_CROP),
-        DatasetSpec("folder", "folder"),
+        DatasetSpec("celeb_a", "celeba", crop=CELEBA_CROP, labels="attributes"),
+        DatasetSpec("folder", "folder", labels="classes"),  # one subfolder per class
         _toy("8gaussians", ToyShape(0.02, 1.414, _EIGHT)),
         _toy("25gaussians", ToyShape(0.05, 2.828, _GRID)),
         _toy("swissroll", ToyShape(0.25, 7.5)),
@@ -159,6 +178,8 @@ _REGISTRY: dict[str, DatasetSpec] = {
             applicable_metrics=("digits", "swd", "prdc", "fid", "kid", "is"),
             features="digits_classifier",
             eval_samples=1797,
+            labels="classes",
+            class_names=_DIGITS,
         ),
         # MNIST: 28x28 padded to 32x32; evaluated on as many samples as the test set has.
         DatasetSpec(
@@ -172,6 +193,8 @@ _REGISTRY: dict[str, DatasetSpec] = {
             applicable_metrics=("mnist", "swd", "prdc", "fid", "kid", "is"),
             features="mnist_classifier",
             eval_samples=10_000,
+            labels="classes",
+            class_names=_DIGITS,
         ),
         # Stacked MNIST, PacGAN's protocol: 128,000 training triples, 26,000 samples scored. prdc on
         # 26,000 samples would need a 26,000 x 26,000 distance matrix: applicable, not by default.
@@ -219,6 +242,25 @@ def get(name: str) -> DatasetSpec:
     if name == "folder" or name not in _REGISTRY:
         raise DatasetError(f"unknown dataset {name!r}; choose {choices()}")
     return _REGISTRY[name]
+
+
+def check_attributes(names: tuple[str, ...] | list[str]) -> list[str]:
+    """``names`` when each is one of CelebA's 40 attributes, once; a ``DatasetError`` naming the first that is not.
+
+    Matching is exact; the error suggests the attribute that differs only in case.
+    """
+    names = list(names)
+    for name in names:
+        if name not in CELEBA_ATTRIBUTES:
+            near = [a for a in CELEBA_ATTRIBUTES if a.lower() == name.lower()]
+            hint = f" (did you mean {near[0]}?)" if near else f"; CelebA's are {', '.join(CELEBA_ATTRIBUTES)}"
+            raise DatasetError(f"CelebA has no attribute {name!r}{hint}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DatasetError(f"attribute {repeated[0]} is named twice")
+    if not names:
+        raise DatasetError("name at least one CelebA attribute (e.g. Male,Smiling,Eyeglasses)")
+    return names
 
 
 def is_toy(name: str) -> bool:

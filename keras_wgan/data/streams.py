@@ -96,7 +96,11 @@ def epoch_permutations(count: int, seed: int, shuffle: bool, start_sample: int) 
 
 
 def table_pipeline(
-    table: tf.Tensor | np.ndarray, load: Callable[[tf.Tensor], tf.Tensor], batch: int, stream: Stream
+    table: tf.Tensor | np.ndarray,
+    load: Callable[[tf.Tensor], tf.Tensor],
+    batch: int,
+    stream: Stream,
+    labels: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """The batches of an indexable table of elements (file paths or decoded images), each through ``load``.
 
@@ -105,6 +109,9 @@ def table_pipeline(
         load: element -> sample (decode, preprocess).
         batch: samples per batch (of all shards together).
         stream: order, position and share.
+        labels: one label per element (a class index or an attribute vector): the
+            batches are then ``(samples, labels)``, in the same order, shards and
+            positions as without them.
 
     Returns:
         A ``tf.data.Dataset`` of batches.
@@ -112,13 +119,23 @@ def table_pipeline(
     count = len(table)
     check_enough(count, batch)
     table = tf.constant(table)
+    if labels is not None:
+        label_table = tf.constant(labels)
+        element, source = (
+            lambda i: (load(tf.gather(table, i)), tf.gather(label_table, i)),
+            tf.data.Dataset.from_tensor_slices((table, label_table)),
+        )
+        load_element = lambda x, y: (load(x), y)  # noqa: E731
+    else:
+        element, source, load_element = lambda i: load(tf.gather(table, i)), None, load
     if stream.repeat and not stream.cache:
         # Each pass is an explicit seeded permutation, so the stream can start anywhere
         # (resume) by skipping indices, without decoding what is skipped.
         idx = stream.shard.take(epoch_permutations(count, stream.seed, stream.shuffle, stream.start_sample))
-        ds = idx.map(lambda i: load(tf.gather(table, i)), num_parallel_calls=AUTOTUNE).ignore_errors()
+        ds = idx.map(element, num_parallel_calls=AUTOTUNE).ignore_errors()
         return finish(ds, batch, stream.shard)
-    return sequential_pipeline(tf.data.Dataset.from_tensor_slices(table), count, load, batch, stream)
+    source = tf.data.Dataset.from_tensor_slices(table) if source is None else source
+    return sequential_pipeline(source, count, load_element, batch, stream)
 
 
 def sequential_pipeline(
@@ -127,9 +144,9 @@ def sequential_pipeline(
     """The batches of a source of ``count`` raw elements that can only be read in order.
 
     Args:
-        source: one pass over the raw elements.
+        source: one pass over the raw elements (or ``(element, label)`` pairs).
         count: elements in one pass.
-        load: element -> sample.
+        load: element -> sample (or ``(element, label) -> (sample, label)``).
         batch: samples per batch (of all shards together).
         stream: order (a shuffle buffer), position and share.
 

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_wgan.data import registry
 from keras_wgan.data.celeba_prepare import MANUAL_FILES, SPLIT_SIZES
 
 #: Image count of the real CelebA, and its official partition sizes.
@@ -50,13 +51,7 @@ OFFICIAL_SPLIT = (SPLIT_SIZES["train"], SPLIT_SIZES["validation"], SPLIT_SIZES["
 WIDTH, HEIGHT = 178, 218
 #: The five files the tensorflow-datasets builder reads (2.1.0).
 FILE_NAMES = MANUAL_FILES
-ATTRIBUTES = (
-    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
-    "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
-    "High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose "
-    "Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat "
-    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
-).split()
+ATTRIBUTES = registry.CELEBA_ATTRIBUTES
 LANDMARKS = (
     "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y"
 ).split()

@@ -176,6 +176,45 @@ def class_metrics(
     }
 
 
+def conditional_class_metrics(
+    fake: np.ndarray,
+    asked: np.ndarray,
+    classifier: Any,
+    real_features: np.ndarray,
+    real_labels: np.ndarray,
+    names: list[str] | None = None,
+) -> dict[str, Any]:
+    """How well a conditional generator's samples are of the class they were asked for.
+
+    Args:
+        fake: generated images, the classifier's input shape.
+        asked: the class index each was generated for.
+        classifier: a ``small_cnn`` of the dataset.
+        real_features: the classifier's features of real images.
+        real_labels: those images' classes.
+        names: the classes' names (default: their indices).
+
+    Returns:
+        ``asked_class_accuracy``: the share of samples the classifier assigns to
+        the asked class; ``per_class_classifier_fid``: ``{class: FID}`` between
+        the classifier features of the real images of a class and of the samples
+        asked for it; ``per_class_classifier_fid_mean``: their mean.
+    """
+    f_feats, f_probs = classifier_outputs(classifier, fake)
+    asked = np.asarray(asked, np.int64)
+    names = names or [str(c) for c in range(f_probs.shape[1])]
+    per_class = {}
+    for c, name in enumerate(names):
+        real_c, fake_c = real_features[real_labels == c], f_feats[asked == c]
+        if len(real_c) >= 2 and len(fake_c) >= 2:
+            per_class[name] = fid_from_features(real_c, fake_c)
+    return {
+        "asked_class_accuracy": float(np.mean(f_probs.argmax(axis=1) == asked)),
+        "per_class_classifier_fid": per_class,
+        "per_class_classifier_fid_mean": float(np.mean(list(per_class.values()))) if per_class else float("nan"),
+    }
+
+
 # --------------------------------------------------------------- digits
 def digits_split(seed: int = 0, count: int = 1797) -> tuple[np.ndarray, np.ndarray]:
     """The digits classifier's split: indices of its 80% training digits and of the 20% held out."""

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from keras_wgan.backend import finite_flags_fn
+from keras_wgan.callbacks.samples import render_grid
 from keras_wgan.config import TrainConfig
 from keras_wgan.data import registry
 from keras_wgan.errors import ConfigError, NonFiniteModel
@@ -85,6 +86,8 @@ class Evaluation:
         config: the run's config.
         fake: generated samples.
         real: as many real samples (drawn with ``seed + 1``).
+        real_labels: their labels (a conditional run; else None): class indices
+            or attribute vectors. The fakes were generated for the same labels.
         seed: the evaluation's seed.
         batch_size: feature-extractor batch size.
         inception: builds the Inception feature extractor (called at most once).
@@ -98,6 +101,7 @@ class Evaluation:
     batch_size: int
     inception: Callable[[], features.InceptionFeatures | InceptionGraph]
     progress: bool = True
+    real_labels: np.ndarray | None = None
 
     def batches(self, x: np.ndarray):
         return (x[i : i + self.batch_size] for i in range(0, len(x), self.batch_size))
@@ -138,14 +142,27 @@ def _toy(ev: Evaluation) -> dict[str, Any]:
     results: dict[str, Any] = {}
     if shape.centres is not None:
         results.update(formulas.mixture_metrics(ev.fake, shape.centres, shape.std))
-    other = _real_samples(ev.config, n_ot, ev.seed + 2)
+        if ev.real_labels is not None:  # the modes the samples were asked for
+            nearest = np.argmin(((ev.fake[:, None, :] - shape.centres[None]) ** 2).sum(-1), axis=1)
+            results["asked_mode_accuracy"] = float(np.mean(nearest == ev.real_labels))
+    other, _ = _real_samples(ev.config, n_ot, ev.seed + 2)
     results["w1"] = formulas.wasserstein1_exact(ev.fake[:n_ot], ev.real[:n_ot])
     results["w1_true_vs_true"] = formulas.wasserstein1_exact(other, ev.real[:n_ot])
     return results
 
 
+def _conditional(ev: Evaluation, classifier: Any) -> dict[str, Any]:
+    """The asked-class accuracy and per-class FIDs of a conditional run (nothing for an unconditional one)."""
+    if ev.real_labels is None:
+        return {}
+    real_features = classifiers.classifier_outputs(classifier, ev.real)[0]
+    return classifiers.conditional_class_metrics(
+        ev.fake, ev.real_labels, classifier, real_features, ev.real_labels, ev.config.class_names
+    )
+
+
 def _digits(ev: Evaluation) -> dict[str, Any]:
-    return classifiers.digits_metrics(ev.fake)
+    return {**classifiers.digits_metrics(ev.fake), **_conditional(ev, classifiers.digits_classifier()[0])}
 
 
 def _mnist(ev: Evaluation) -> dict[str, Any]:
@@ -154,6 +171,7 @@ def _mnist(ev: Evaluation) -> dict[str, Any]:
     return {
         **classifiers.class_metrics(ev.fake, classifier, real_features, accuracy),
         "classifier_below_target": accuracy < classifiers.MNIST_TARGET_ACCURACY,
+        **_conditional(ev, classifier),
     }
 
 
@@ -231,7 +249,7 @@ METRICS: dict[str, Callable[[Evaluation], dict[str, Any]]] = {
 
 
 def toy_verdict(
-    config: TrainConfig, generate: Callable[[np.ndarray], np.ndarray], latent_dim: int, seed: int = 0
+    config: TrainConfig, generate: Callable[..., np.ndarray], latent_dim: int, seed: int = 0
 ) -> tuple[dict[str, Any], str]:
     """The ``toy`` metrics of a 2D generator and a one-line verdict, as ``evaluate.py`` computes them.
 
@@ -241,7 +259,9 @@ def toy_verdict(
 
     Args:
         config: a toy run's resolved config.
-        generate: latent vectors -> points (a generator, or a ``GeneratorEMA``).
+        generate: latent vectors -> points (a generator, or a ``GeneratorEMA``); for a
+            conditional run ``(latent vectors, label vectors) -> points``, given the
+            real points' modes.
         latent_dim: the generator's latent size.
         seed: the evaluation seed.
 
@@ -251,35 +271,47 @@ def toy_verdict(
     """
     n = config.dataset_spec.eval_samples
     z = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
-    fake = np.asarray(generate(z), dtype=np.float32)
+    real, labels = _real_samples(config, n, seed + 1)
+    if labels is None:
+        fake = np.asarray(generate(z), dtype=np.float32)
+    else:
+        fake = np.asarray(generate(z, np.eye(len(config.class_names), dtype=np.float32)[labels]), dtype=np.float32)
     if not np.isfinite(fake).all():
         raise NonFiniteModel("the generator's samples are not finite: its weights diverged; no verdict")
-    ev = Evaluation(config, fake, _real_samples(config, n, seed + 1), seed, 256, inception=lambda: None)
+    ev = Evaluation(config, fake, real, seed, 256, inception=lambda: None, real_labels=labels)
     results = _toy(ev)
     parts = []
     if "modes" in results:
         parts.append(
             f"{results['modes']}/{results['modes_total']} modes, {100 * results['high_quality']:.1f}% high quality"
         )
+    if "asked_mode_accuracy" in results:
+        parts.append(f"{100 * results['asked_mode_accuracy']:.1f}% in the asked mode")
     ratio = results["w1"] / results["w1_true_vs_true"]
     parts.append(f"W1 {results['w1']:.3g} = {ratio:.2f}x the truth-vs-truth floor {results['w1_true_vs_true']:.3g}")
     return results, ", ".join(parts)
 
 
-def _real_samples(config: TrainConfig, n: int, seed: int) -> np.ndarray:
+def _real_samples(config: TrainConfig, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``n`` real samples drawn with ``seed``, and their labels (a conditional run; else None)."""
     batch = 500 if config.is_toy else 100
     ds = config.make_dataset(batch_size=batch, seed=seed, n_critic=1, cache=False, repeat=True)
-    out = np.concatenate([b.numpy() for b in ds.take(-(-n // batch))])
-    return out[:n]
+    batches = [keras.tree.map_structure(lambda t: t.numpy(), b) for b in ds.take(-(-n // batch))]
+    if config.conditional is None:
+        return np.concatenate(batches)[:n], None
+    return np.concatenate([b[0] for b in batches])[:n], np.concatenate([b[1] for b in batches])[:n]
 
 
-def _interpolation(model: GAN, rows: int, steps: int, seed: int) -> np.ndarray:
+def _interpolation(model: GAN, rows: int, steps: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """Latent interpolation strips; a conditional model keeps each row's labels (``labels[row]``) fixed."""
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((rows, model.latent_dim))
     b = rng.standard_normal((rows, model.latent_dim))
     t = np.linspace(0.0, 1.0, steps)
     z = ((1 - t)[None, :, None] * a[:, None] + t[None, :, None] * b[:, None]).reshape(-1, model.latent_dim)
-    return image_grid(model.generate(z.astype(np.float32)), rows, steps)
+    if labels is None:
+        return image_grid(model.generate(z.astype(np.float32)), rows, steps)
+    return image_grid(model.generate(z.astype(np.float32), labels=np.repeat(labels[:rows], steps, axis=0)), rows, steps)
 
 
 def _nearest_neighbours(fake: np.ndarray, real: np.ndarray, n_queries: int, k: int) -> np.ndarray:
@@ -302,13 +334,21 @@ def _scatter(fake: np.ndarray, real: np.ndarray, path: Path) -> None:
     save_figure(fig, path)
 
 
-def _pictures(model: GAN, config: TrainConfig, fake: np.ndarray, real: np.ndarray, out_dir: Path, seed: int) -> None:
+def _pictures(
+    model: GAN,
+    config: TrainConfig,
+    fake: np.ndarray,
+    real: np.ndarray,
+    out_dir: Path,
+    seed: int,
+    real_labels: np.ndarray | None = None,
+) -> None:
     if config.is_toy:
         _scatter(fake, real, out_dir / "samples.png")
         return
     grid_z = np.random.default_rng(seed + 3).standard_normal((64, model.latent_dim)).astype(np.float32)
-    write_png(image_grid(model.generate(grid_z), 8, 8), out_dir / "samples.png")
-    write_png(_interpolation(model, 8, 10, seed), out_dir / "interpolation.png")
+    write_png(render_grid(model, grid_z, 8, 8), out_dir / "samples.png")  # one row per label when conditional
+    write_png(_interpolation(model, 8, 10, seed, real_labels), out_dir / "interpolation.png")
     write_png(_nearest_neighbours(fake, real, min(8, len(fake)), min(5, len(real))), out_dir / "nearest_neighbours.png")
 
 
@@ -383,9 +423,10 @@ def evaluate_run(
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     z = np.random.default_rng(seed).standard_normal((num_samples, model.latent_dim)).astype(np.float32)
-    fake = model.generate(z, batch_size=batch_size)
-    real = _real_samples(config, num_samples, seed + 1)
-    _pictures(model, config, fake, real, out_dir, seed)
+    real, real_labels = _real_samples(config, num_samples, seed + 1)
+    # A conditional generator makes samples for the real samples' labels: the data's label distribution.
+    fake = model.generate(z, batch_size=batch_size, **({} if real_labels is None else {"labels": real_labels}))
+    _pictures(model, config, fake, real, out_dir, seed, real_labels)
     evaluation = Evaluation(
         config,
         fake,
@@ -394,6 +435,7 @@ def evaluate_run(
         batch_size,
         functools.partial(_inception, inception_graph, inception_weights, inception_savedmodel),
         progress,
+        real_labels,
     )
     results: dict[str, Any] = {}
     for name, measure in METRICS.items():
@@ -405,6 +447,7 @@ def evaluate_run(
         "dataset": config.dataset,
         "generator_step": int(model.generator_iterations.numpy()),
         "generator": "ema" if use_ema else "final",
+        **({} if config.conditional is None else {"conditional": config.conditional, "labels": config.class_names}),
         "num_samples": num_samples,
         "metrics": names,
         "results": results,

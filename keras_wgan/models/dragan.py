@@ -44,10 +44,11 @@ class DRAGAN(PenalizedGAN):
     def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.nonsaturating_generator_loss(fake_out)
 
-    def penalty(self, real: Tensor, fake: Tensor, training: bool = True) -> Tensor:
+    def penalty(self, real: Tensor, fake: Tensor, training: bool = True, labels: Tensor | None = None) -> Tensor:
         """DRAGAN's penalty on fresh noise and interpolation weights (unweighted)."""
         noise = self.sample_uniform((batch_size_of(real), *real.shape[1:]))
         alpha = self.sample_uniform(batch_size_of(real))
+        critic = self.critic_for(labels)
         return dragan_penalty(
-            self.critic, real, noise=noise, alpha=alpha, training=training, gradient_scale=self.gradient_scale()
+            critic, real, noise=noise, alpha=alpha, training=training, gradient_scale=self.gradient_scale()
         )

@@ -182,15 +182,15 @@ class JaxTrainer:
         """
         self._check_compiled()
         trainable, non_trainable, optimizer, metrics = state
-        real = self.real_batch(data)
-        per_step = self.critic_chunk_size(real.shape[0])
+        real = self.real_batch(data)  # samples, or (samples, label vectors)
+        per_step = self.critic_chunk_size(self.split_labels(real)[0].shape[0])
         s = _State(self, trainable, non_trainable, metrics)
         if per_step == 0:  # a batch smaller than n_critic: skipped (critic_chunk_size warned)
             return s.logs(), state
         g_opt, d_opt = self.optimizer.split(optimizer)
         chunk = real
         for i in range(self.n_critic):
-            chunk = real[i * per_step : (i + 1) * per_step]
+            chunk = jax.tree_util.tree_map(lambda t, i=i: t[i * per_step : (i + 1) * per_step], real)
             d_opt = self._critic_update(s, d_opt, chunk)
         g_opt = self._generator_update(s, g_opt, chunk)
         (counter,) = s.get([self.generator_iterations])
@@ -199,8 +199,9 @@ class JaxTrainer:
 
     def _critic_update(self, s: _State, d_opt: list[Any], real: Any) -> list[Any]:
         critic, generator, seed = self.critic, self.generator, self.seed_generator.state
-        z = s.run([seed], lambda: self.sample_latent(real.shape[0]))
-        fake = s.run(generator.variables, lambda: generator(z, training=True))
+        samples, labels = self.split_labels(real)
+        z = s.run([seed], lambda: self.sample_latent(samples.shape[0]))
+        fake = s.run(generator.variables, lambda: self.generator_output(z, labels, training=True))
         fake = jax.lax.stop_gradient(fake)
         trainables, others = critic.trainable_variables, [*critic.non_trainable_variables, seed]
 
@@ -219,14 +220,16 @@ class JaxTrainer:
 
     def _generator_update(self, s: _State, g_opt: list[Any], real: Any) -> list[Any]:
         critic, generator, seed = self.critic, self.generator, self.seed_generator.state
-        z = s.run([seed], lambda: self.sample_latent(real.shape[0]))
+        samples, labels = self.split_labels(real)
+        z = s.run([seed], lambda: self.sample_latent(samples.shape[0]))
         trainables = generator.trainable_variables
         others = [*generator.non_trainable_variables, *critic.variables]
 
         def objective(weights: list[Any], other_values: list[Any]) -> tuple[Any, tuple[Any, list[Any]]]:
             pairs = [*zip(trainables, weights, strict=True), *zip(others, other_values, strict=True)]
             loss, values = _bind(
-                pairs, lambda: self.generator_objective(generator(z, training=True), real, training=True)
+                pairs,
+                lambda: self.generator_objective(self.generator_output(z, labels, training=True), real, training=True),
             )
             return loss, (loss, values[len(trainables) :])
 

@@ -59,11 +59,11 @@ class R1GAN(PenalizedGAN):
     def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.nonsaturating_generator_loss(fake_out)
 
-    def penalty(self, real: Tensor, fake: Tensor, training: bool = True) -> Tensor:
+    def penalty(self, real: Tensor, fake: Tensor, training: bool = True, labels: Tensor | None = None) -> Tensor:
         """``r1_penalty(real)`` (+ ``r2_weight / gamma * r1_penalty(fake)``), unweighted by gamma."""
-        value = r1_penalty(self.critic, real, training=training, gradient_scale=self.gradient_scale())
+        value = r1_penalty(self.critic_for(labels), real, training=training, gradient_scale=self.gradient_scale())
         if self.r2_weight > 0 and self.penalty_weight > 0:
-            r2 = r1_penalty(self.critic, fake, training=training, gradient_scale=self.gradient_scale())
+            r2 = r1_penalty(self.critic_for(labels), fake, training=training, gradient_scale=self.gradient_scale())
             value = value + (self.r2_weight / self.penalty_weight) * r2
         return value
 

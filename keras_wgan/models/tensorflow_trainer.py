@@ -95,8 +95,9 @@ class TensorFlowTrainer:
         """One generator iteration: ``n_critic`` critic updates on disjoint chunks of the batch,
         then one generator update; returns the metrics' results."""
         self._check_compiled()
-        real = self.real_batch(data)
-        static = real.shape[0]
+        real = self.real_batch(data)  # samples, or (samples, label vectors)
+        samples, _ = self.split_labels(real)
+        static = samples.shape[0]
         if static is not None:
             # A static chunk size keeps shapes static in the graph (faster kernels on CPU).
             self._iteration(real, self.critic_chunk_size(static))
@@ -104,30 +105,31 @@ class TensorFlowTrainer:
             # Several replicas (a multi-worker input pipeline loses the static batch size):
             # no tf.cond around the updates, whose gradient all-reduce cannot run inside
             # one; instead every replica must hold the same number of samples.
-            size = tf.shape(real)[0]
+            size = tf.shape(samples)[0]
             with tf.control_dependencies([assert_equal_batches(size, minimum=self.n_critic)]):
-                real = tf.identity(real)
+                real = tf.nest.map_structure(tf.identity, real)
             self._iteration(real, size // self.n_critic)
         else:
             # A batch of unknown size (NumPy input whose last batch is partial): each
             # critic update takes floor(n / n_critic) samples; a batch too small for
             # one sample per critic update is skipped whole (no update, no metrics).
             self._warn_partial()
-            per_step = tf.shape(real)[0] // self.n_critic
+            per_step = tf.shape(samples)[0] // self.n_critic
             tf.cond(per_step > 0, lambda: self._iteration(real, per_step), lambda: tf.constant(False))
         return self._logs()
 
-    def _iteration(self, real: tf.Tensor, per_step: int | tf.Tensor) -> tf.Tensor:
+    def _iteration(self, real: Any, per_step: int | tf.Tensor) -> tf.Tensor:
         chunk = real
         for i in range(self.n_critic):
-            chunk = real[i * per_step : (i + 1) * per_step]
+            chunk = tf.nest.map_structure(lambda t, i=i: t[i * per_step : (i + 1) * per_step], real)
             self._critic_update(chunk)
         self._generator_update(chunk)
         self.generator_iterations.assign_add(1)
         return tf.constant(True)
 
-    def _critic_update(self, real: tf.Tensor) -> None:
-        fake = self.generator(self.sample_latent(_batch_size(real)), training=True)
+    def _critic_update(self, real: Any) -> None:
+        samples, labels = self.split_labels(real)
+        fake = self.generator_output(self.sample_latent(_batch_size(samples)), labels, training=True)
         with tf.GradientTape() as tape:
             terms = self.critic_objective(real, fake, training=True)
             scaled = self.d_optimizer.scale_loss(terms["d_loss"] * replica_scale())
@@ -135,10 +137,11 @@ class TensorFlowTrainer:
         self.d_optimizer.apply(tape.gradient(scaled, variables), variables)
         self.update_critic_metrics(terms)
 
-    def _generator_update(self, real: tf.Tensor) -> None:
-        z = self.sample_latent(_batch_size(real))
+    def _generator_update(self, real: Any) -> None:
+        samples, labels = self.split_labels(real)
+        z = self.sample_latent(_batch_size(samples))
         with tf.GradientTape() as tape:
-            loss = self.generator_objective(self.generator(z, training=True), real, training=True)
+            loss = self.generator_objective(self.generator_output(z, labels, training=True), real, training=True)
             scaled = self.g_optimizer.scale_loss(loss * replica_scale())
         variables = self.generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(scaled, variables), variables)

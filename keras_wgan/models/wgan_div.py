@@ -54,10 +54,11 @@ class WGANDiv(PenalizedGAN):
     def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.wasserstein_generator_loss(fake_out)
 
-    def penalty(self, real: Tensor, fake: Tensor, training: bool = True) -> Tensor:
+    def penalty(self, real: Tensor, fake: Tensor, training: bool = True, labels: Tensor | None = None) -> Tensor:
         """``(E_r[||grad C||^p] + E_f[||grad C||^p]) / 2`` at the real and the generated samples (unweighted)."""
+        critic = self.critic_for(labels)
         return wasserstein_div_penalty(
-            self.critic, real, fake, power=self.power, training=training, gradient_scale=self.gradient_scale()
+            critic, real, fake, power=self.power, training=training, gradient_scale=self.gradient_scale()
         )
 
     def get_config(self) -> dict:

@@ -79,7 +79,7 @@ class WGANGP(PenalizedGAN):
     def generator_loss(self, real_out: Tensor | None, fake_out: Tensor) -> Tensor:
         return losses.wasserstein_generator_loss(fake_out)
 
-    def penalty(self, real: Tensor, fake: Tensor, training: bool = True) -> Tensor:
+    def penalty(self, real: Tensor, fake: Tensor, training: bool = True, labels: Tensor | None = None) -> Tensor:
         """The gradient penalty on fresh per-example uniform interpolates (unweighted).
 
         Under mixed precision the critic's input gradient is taken at the critic
@@ -89,7 +89,7 @@ class WGANGP(PenalizedGAN):
         """
         alpha = self.sample_uniform(batch_size_of(real))
         return gradient_penalty(
-            self.critic,
+            self.critic_for(labels),
             real,
             fake,
             alpha=alpha,
