@@ -1,4 +1,4 @@
-"""Study 3: every variant on the bundled digits at 32x32 (no download), several seeds.
+"""Study 3: every variant on the bundled digits at 32x32 (no download), or on MNIST, several seeds.
 
 Each variant trains with its paper's defaults (``keras_wgan.variants``: DCGAN and
 the relativistic GANs Adam 2e-4 (0.5, 0.999), one critic step; WGAN RMSprop 5e-5,
@@ -13,13 +13,20 @@ precision, recall, density and coverage in the classifier's feature space).
 The last row is real data: the classifier's held-out digits measured against
 its training digits, the floor of every column.
 
-Writes ``OUT/digits.md`` (the table, with this command), ``OUT/digits.json`` and,
-for the first seed, each variant's final samples and loss curves and the
-training GIF (``OUT/figures/digits_*``).
+With ``--data-dir DIR`` (a folder holding Keras' ``mnist.npz``) the same study
+runs on MNIST (``--dataset mnist``: 28x28 zero-padded to 32x32): the metrics of
+``evaluate.py`` on 10,000 samples in the feature space of the MNIST classifier
+(trained once and cached, at least 99% test accuracy), and as the real-data
+row the 10,000 test digits measured against 10,000 training digits.
+
+Writes ``OUT/digits.md`` (or ``OUT/mnist.md``; the table, with this command),
+``OUT/digits.json`` and, for the first seed, each variant's final samples and
+loss curves and the training GIF (``OUT/figures/digits_*``, ``mnist_*``).
 
 Usage:
-    python experiments/digits.py            # the full study
-    python experiments/digits.py --quick    # minutes on 2 CPU cores
+    python experiments/digits.py                        # the full study
+    python experiments/digits.py --quick                # minutes on 2 CPU cores
+    python experiments/digits.py --data-dir DIR         # the same on MNIST (DIR holds mnist.npz)
 """
 
 from __future__ import annotations
@@ -38,16 +45,22 @@ VARIANTS = tuple(variants_lib.names())
 EMA_DECAY = common.EMA_DECAY
 
 
-def make_jobs(variants, seeds: dict, steps: int, width: int) -> list[common.Job]:
-    """One job per (variant, seed); ``seeds`` maps a variant to its seeds; epochs of 100 generator iterations."""
+def make_jobs(variants, seeds: dict, steps: int, width: int, data_dir: str | None = None) -> list[common.Job]:
+    """One job per (variant, seed); ``seeds`` maps a variant to its seeds; epochs of 100 generator iterations.
+
+    ``data_dir``: None for the bundled digits, else the folder of ``mnist.npz`` (the runs train on ``mnist``).
+    """
     epoch = max(1, min(steps, 100))
+    dataset = ["--dataset", "digits"] if data_dir is None else ["--dataset", "mnist", "--data-dir", data_dir]
+    prefix = dataset[1]
     return [
         common.Job(
-            name=f"digits_{variant}_s{seed}",
-            train_args=(
-                f"--variant {variant} --dataset digits --seed {seed} --steps {steps} --steps-per-epoch {epoch} "
-                f"--width {width} --ema-decay {EMA_DECAY}"
-            ).split(),
+            name=f"{prefix}_{variant}_s{seed}",
+            train_args=[
+                *f"--variant {variant} --seed {seed} --steps {steps} --steps-per-epoch {epoch}".split(),
+                *f"--width {width} --ema-decay {EMA_DECAY}".split(),
+                *dataset,
+            ],
             eval_args=["--seed", "0"],
             extra_evals={"ema": ["--seed", "0", "--ema"]},
             meta={"variant": variant, "seed": seed},
@@ -79,7 +92,28 @@ def real_data_metrics() -> dict:
     return metrics
 
 
-def table(records: list[dict], variants, real: dict | None = None) -> str:
+def mnist_real_data_metrics(data_dir: str, samples: int = 10_000) -> dict:
+    """The floor of the MNIST table: ``samples`` test digits measured as if generated, against training digits.
+
+    The columns ``evaluate.py`` computes for a run on ``mnist`` (``samples`` generated
+    against as many training digits), with the test digits in place of the samples.
+    """
+    from keras_wgan import evaluation as ev
+    from keras_wgan.data import mnist
+
+    arrays = mnist.load_mnist(data_dir)
+    data = mnist.to_images(arrays["x_train"][:samples]).numpy()
+    held = mnist.to_images(arrays["x_test"][:samples]).numpy()
+    classifier, accuracy = ev.mnist_classifier(data_dir)
+    data_features, held_features = (ev.classifier_outputs(classifier, x)[0] for x in (data, held))
+    metrics = ev.class_metrics(held, classifier, data_features, accuracy)
+    metrics.update(ev.sliced_wasserstein_distance(data, held, seed=0))
+    metrics.update(ev.precision_recall(data_features, held_features, k=3))
+    metrics.update(ev.density_coverage(data_features, held_features, k=5))
+    return metrics
+
+
+def table(records: list[dict], variants, real: dict | None = None, real_label: str | None = None) -> str:
     """One row per variant, seeds aggregated (mean, min-max); classes covered per seed; the real-data row last."""
     rows = []
     for variant in variants:
@@ -108,7 +142,7 @@ def table(records: list[dict], variants, real: dict | None = None) -> str:
     if real is not None:
         rows.append(
             [
-                "real digits (held-out 360 vs 1437 training)",
+                real_label or "real digits (held-out 360 vs 1437 training)",
                 "-",
                 real["classes_covered"],
                 common.mean_range([real["class_kl"]]),
@@ -131,24 +165,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = common.base_parser(__doc__)
     parser.add_argument("--variants", type=str, help=f"comma-separated subset of {','.join(VARIANTS)}")
     parser.add_argument("--width", type=int, help="DCGAN ngf/ndf (full: 16, quick: 8; the DCGAN paper: 64)")
+    parser.add_argument("--data-dir", help="run on MNIST: the folder holding its mnist.npz (Keras' layout)")
     args = parser.parse_args(argv)
     variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
     seeds = common.seed_plan(args, variants)
-    steps = args.steps or (100 if args.quick else 5000)
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
+    dataset = "digits" if data_dir is None else "mnist"
+    # MNIST: the Stacked MNIST study's budget (3000 iterations = 1.6 epochs of 60,000 at batch 64 x 5 critic steps).
+    steps = args.steps or (100 if args.quick else (5000 if data_dir is None else 3000))
     width = args.width or (8 if args.quick else 16)
-    stem = "digits_quick" if args.quick else "digits"
+    stem = f"{dataset}_quick" if args.quick else dataset
     runs = args.runs / stem
-    jobs = make_jobs(variants, seeds, steps, width)
-    print(f"digits: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
+    jobs = make_jobs(variants, seeds, steps, width, data_dir)
+    print(f"{dataset}: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
     # The longest runs first (the Wasserstein variants take five critic steps per iteration).
     order = sorted(jobs, key=lambda j: {"wgan_gp": 0, "wgan": 1}.get(j.meta["variant"], 2))
     records = common.run_jobs(order, runs, args.jobs)
 
     out = args.out
-    body = table(records, variants, real_data_metrics())
+    if data_dir is None:
+        body, samples = table(records, variants, real_data_metrics()), 1797
+    else:
+        real_label = "real MNIST (10,000 test vs 10,000 training digits)"
+        body, samples = table(records, variants, mnist_real_data_metrics(data_dir), real_label), 10_000
     settings = (
         f"DCGAN pair at 32x32, ngf = ndf = {width}, batch 64, each variant's paper optimizer and critic steps; "
-        f"metrics on 1797 generated samples of the trained generator; 'EMA G' columns: its exponential moving "
+        f"metrics on {samples} generated samples of the trained generator; 'EMA G' columns: its exponential moving "
         f"average (decay {EMA_DECAY}, `evaluate.py --ema`). Seeds: "
         + common.seeds_note(seeds)
         + ". "

@@ -202,6 +202,28 @@ def test_the_stacked_mnist_table_holds_the_runs_real_data_and_published_rows(mni
     assert any(r["variant"] == "PacDCGAN2" and r["modes (of 1000)"] == "1000.0" for r in rows)
 
 
+def test_the_digits_study_on_mnist_trains_on_the_file_and_has_its_real_data_row(mnist_dir):
+    sys.path.insert(0, str(ROOT / "experiments"))
+    import digits
+
+    jobs = digits.make_jobs(["wgan_gp"], {"wgan_gp": [0, 1]}, 30, 8, str(mnist_dir))
+    assert [j.name for j in jobs] == ["mnist_wgan_gp_s0", "mnist_wgan_gp_s1"]
+    args = jobs[1].train_args
+    assert args[args.index("--dataset") + 1] == "mnist" and args[args.index("--data-dir") + 1] == str(mnist_dir)
+    assert args[args.index("--seed") + 1] == "1" and args[args.index("--steps-per-epoch") + 1] == "30"
+    real = digits.mnist_real_data_metrics(str(mnist_dir), 2000)
+    # The synthetic test digits are the training patterns: every class, an even histogram, a sharp classifier.
+    assert real["classes_covered"] == 10 and real["class_kl"] < 0.05 and real["classifier_accuracy"] >= 0.99
+    assert real["precision"] > 0.8 and real["recall"] > 0.8
+    metrics = {"classes_covered": 10, "class_kl": 0.1, "classifier_score": 8.0, "classifier_fid": 6.0}
+    metrics.update(swd_avg=12.0, precision=0.7, recall=0.8, density=0.9, coverage=0.5)
+    record = {"meta": {"variant": "wgan_gp", "seed": 0}, "metrics": metrics, "extra_metrics": {"ema": metrics},
+              "generator_steps": 30, "train_seconds": 60.0}  # fmt: skip
+    text = digits.table([record], ["wgan_gp"], real, "real MNIST (test vs training)")
+    last = [c.strip() for c in text.splitlines()[-1].strip("|").split("|")]
+    assert last[0] == "real MNIST (test vs training)" and last[2] == "10"
+
+
 @pytest.mark.slow  # the table and the floor: the in-process test above; training and evaluating: the test above it
 def test_the_stacked_mnist_study_quick(mnist_dir, tmp_path):
     out, runs = tmp_path / "results", tmp_path / "runs"
