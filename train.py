@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(an auxiliary classifier) or concat",
     )
     g.add_argument(
-        "--generator-conditioning", help="cbn (conditional batch norm, images' default) or concat (toys: the only one)"
+        "--generator-conditioning",
+        help="concat (the default: y appended to z) or cbn (conditional batch norm; images only)",
     )
     g.add_argument(
         "--attributes",

@@ -3,7 +3,8 @@
 Two questions, each a table:
 
 1. **Conditional against unconditional.** WGAN-GP (the projection critic of
-   Miyato & Koyama 2018, conditional batch normalization in the generator) and
+   Miyato & Koyama 2018; the generator takes the labels the library's default
+   way, ``DEFAULT_GENERATOR_CONDITIONING``) and
    DCGAN (an auxiliary classifier, AC-GAN, the non-Wasserstein member) on
    ``digits`` and ``mnist``, each also trained unconditionally with the same
    settings. Columns: the share of samples the dataset's classifier assigns to
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = (
         f"The library's DCGAN pair at 32x32, ngf = ndf = {width}, batch 64, each variant's paper optimizer and "
         f"critic steps, {steps} generator iterations; conditional runs: the critic's conditioning as named, "
-        f"conditional batch normalization in the generator (table 2: both ways); samples generated for the labels "
+        f"the generator takes the labels by {DEFAULT_GENERATOR_CONDITIONING} (table 2: both ways); "
+        f"samples generated for the labels "
         f"of real samples and scored by the dataset's classifier (1797 for digits, 10,000 for MNIST). Seeds "
         f"{', '.join(map(str, seeds))}. " + common.timing_note(args.jobs)
     )

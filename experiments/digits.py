@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     stem = f"{dataset}_quick" if args.quick else dataset
     runs = args.runs / stem
     jobs = make_jobs(variants, seeds, steps, width, data_dir)
-    print(f"{dataset}: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
+    what = f"{len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time"
+    print(f"{dataset}: {what}", flush=True)
     # The longest runs first (the Wasserstein variants take five critic steps per iteration).
     order = sorted(jobs, key=lambda j: {"wgan_gp": 0, "wgan": 1}.get(j.meta["variant"], 2))
     records = common.run_jobs(order, runs, args.jobs)

@@ -32,7 +32,7 @@ from typing import Any
 
 from keras_wgan import networks as networks_lib
 from keras_wgan import recipes, variants
-from keras_wgan.conditioning import CRITIC_CONDITIONINGS, GENERATOR_CONDITIONINGS
+from keras_wgan.conditioning import CRITIC_CONDITIONINGS, DEFAULT_GENERATOR_CONDITIONING, GENERATOR_CONDITIONINGS
 from keras_wgan.data import registry
 from keras_wgan.distribute import STRATEGIES
 from keras_wgan.errors import ConfigError, DatasetError, positive_int
@@ -43,8 +43,6 @@ from keras_wgan.paper_defaults import OPTIMIZERS, PaperDefaults
 __all__ = ["ConfigError", "TrainConfig"]
 
 MIXED_PRECISION = ("off", "mixed_float16", "mixed_bfloat16")
-#: How a conditional image generator takes its labels unless told (see README, "Conditional generation").
-DEFAULT_GENERATOR_CONDITIONING = "cbn"
 #: The sources of defaults, lowest precedence first (see the module docstring).
 SOURCES = ("paper", "dataset", "recipe", "derived", "run folder", "command line")
 
@@ -128,7 +126,7 @@ class TrainConfig:
     clip_value: float | None = None
     loss: str | None = None  # None: the variant's own losses; "hinge": the hinge loss
     conditional: str | None = None  # None: unconditional; the critic's conditioning: projection, ac or concat
-    generator_conditioning: str | None = None  # the generator's: cbn (images) or concat (the only one on the toys)
+    generator_conditioning: str | None = None  # the generator's: concat (default) or cbn (images only)
     attributes: list[str] | None = None  # CelebA's attributes a conditional run takes
     class_names: list[str] | None = None  # filled in by resolve(): the names of the labels, in order
     critic_norm: str | None = None

@@ -18,8 +18,8 @@ layer, used as the paper's reparametrization ``W / sigma(W)``) instead of
 adding normalization layers; ``spectral_layers(model)`` finds them.
 
 Conditional networks (``num_labels=``): the generator takes ``[z, y]`` and
-conditions by conditional batch normalization (``label_conditioning="cbn"``)
-or by concatenating ``y`` to ``z`` (``"concat"``); the critic takes ``[x, y]``
+conditions by concatenating ``y`` to ``z`` (``label_conditioning="concat"``, the
+default) or by conditional batch normalization (``"cbn"``); the critic takes ``[x, y]``
 and conditions by projection (``conditioning="projection"``) or
 concatenation (``"concat"``), or takes ``x`` alone and adds an auxiliary
 classifier head (``"ac"``: outputs ``[score, class logits]``). ``y`` is a
@@ -39,6 +39,7 @@ from keras import layers
 
 from keras_wgan.conditioning import (
     CRITIC_CONDITIONINGS,
+    DEFAULT_GENERATOR_CONDITIONING,
     GENERATOR_CONDITIONINGS,
     ConditionalAffine,
     LabelChannels,
@@ -173,7 +174,7 @@ def build_generator(
     activation: str = "relu",
     seed: int | None = None,
     num_labels: int | None = None,
-    label_conditioning: str = "cbn",
+    label_conditioning: str = DEFAULT_GENERATOR_CONDITIONING,
     name: str = "generator",
 ) -> keras.Model:
     """DCGAN generator: latent vector -> image in [-1, 1].
@@ -194,10 +195,12 @@ def build_generator(
         seed: seed of the weight initializers (None: random).
         num_labels: None (unconditional), or the size of the label vector: the
             model then takes ``[z, y]``.
-        label_conditioning: ``cbn`` (every normalization's scale and offset
-            per label: conditional batch normalization, as in Miyato & Koyama
-            2018 and WGAN-GP's CIFAR-10 generator) or ``concat`` (``y``
-            appended to ``z``, Mirza & Osindero 2014).
+        label_conditioning: ``concat`` (``y`` appended to ``z``, Mirza &
+            Osindero 2014; the default, measured: see
+            ``keras_wgan.conditioning.DEFAULT_GENERATOR_CONDITIONING``) or
+            ``cbn`` (every normalization's scale and offset per label:
+            conditional batch normalization, as in Miyato & Koyama 2018 and
+            WGAN-GP's CIFAR-10 generator).
         name: model name.
 
     Returns:

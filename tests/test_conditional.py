@@ -189,7 +189,7 @@ def test_networks_and_models_refuse_what_does_not_fit():
     with pytest.raises(ValueError, match="generator takes z alone"):
         keras_wgan.WGANGP(networks.build_mlp_generator(width=4), networks.build_mlp_critic(width=4, num_labels=2))
     with pytest.raises(ValueError, match="norm='none' has none"):
-        networks.build_generator(8, 32, 1, width=4, norm="none", num_labels=2)
+        networks.build_generator(8, 32, 1, width=4, norm="none", num_labels=2, label_conditioning="cbn")
     model = keras_wgan.WGANGP(g, networks.build_mlp_critic(width=4, depth=1, num_labels=3), seed=0)
     model.compile()
     x = np.zeros((10, 2), "float32")
@@ -220,8 +220,9 @@ def test_a_conditional_wgan_gp_learns_to_put_each_class_on_its_mode(conditioning
 
 
 # ------------------------------------------------------------------ saving
-def test_conditional_round_trip_generates_the_same_and_trains_on_alike(tmp_path):
-    g = networks.build_generator(8, 32, 1, width=4, num_labels=10, seed=0)
+@pytest.mark.parametrize("generator_conditioning", ["concat", "cbn"])
+def test_conditional_round_trip_generates_the_same_and_trains_on_alike(tmp_path, generator_conditioning):
+    g = networks.build_generator(8, 32, 1, width=4, num_labels=10, label_conditioning=generator_conditioning, seed=0)
     c = networks.build_critic(32, 1, width=4, norm="spectral", num_labels=10, seed=1)
     model = keras_wgan.SNGAN(g, c, n_critic=1, seed=0)
     model.compile()
@@ -251,7 +252,7 @@ def test_the_command_line_trains_every_callback_resumes_and_evaluates(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resuming at generator step 2" in result.stdout
     config = json.loads((out / "config.json").read_text())
-    assert config["conditional"] == "projection" and config["generator_conditioning"] == "cbn"
+    assert config["conditional"] == "projection" and config["generator_conditioning"] == "concat"
     assert config["class_names"] == [str(d) for d in range(10)]
     assert (out / "samples" / "grid_rows.txt").read_text().split() == config["class_names"]
     from PIL import Image
