@@ -151,7 +151,9 @@ def train_and_evaluate(job: Job, runs_dir: Path, threads: int = 1) -> dict[str, 
     log = run_dir.parent / f"{job.name}.log"
     seconds = run_script("train.py", ["--out", run_dir, "--quiet", *job.train_args], log, threads)
     state = json.loads((run_dir / "backup" / "state.json").read_text())
-    previous = record.get("train_seconds", 0.0) if record.get("train_args") == job.train_args else 0.0
+    # The run folder's earlier training counts when this invocation continues it: the same arguments,
+    # or the same with a larger --steps (a longer budget resumes the run where it ended).
+    previous = record.get("train_seconds", 0.0) if _continues(record.get("train_args"), job.train_args) else 0.0
     record = {
         "name": job.name,
         "meta": job.meta,
@@ -170,6 +172,24 @@ def train_and_evaluate(job: Job, runs_dir: Path, threads: int = 1) -> dict[str, 
     record["metrics"] = _read_metrics(run_dir)
     _write_json(record_path, record)
     return record
+
+
+def _continues(before: Sequence[str] | None, now: Sequence[str]) -> bool:
+    """Whether training with ``now`` resumes a run trained with ``before``: equal but for a --steps not smaller."""
+
+    def split(args: Sequence[str]) -> tuple[list[str], int | None]:
+        args = list(args)
+        if "--steps" not in args:
+            return args, None
+        i = args.index("--steps")
+        return args[:i] + args[i + 2 :], int(args[i + 1])
+
+    if before is None:
+        return False
+    (rest_before, steps_before), (rest_now, steps_now) = split(before), split(now)
+    if rest_before != rest_now:
+        return False
+    return steps_before == steps_now or (None not in (steps_before, steps_now) and steps_now >= steps_before)
 
 
 def _read_metrics(run_dir: Path) -> dict[str, Any]:

@@ -138,6 +138,27 @@ def test_a_finished_run_is_not_trained_again(tmp_path, monkeypatch):
         common.train_and_evaluate(changed, tmp_path)  # other arguments: trained (resumed) again
 
 
+def test_a_longer_budget_continues_the_run_and_adds_its_training_time(tmp_path, monkeypatch):
+    run = tmp_path / "a_run"
+    (run / "backup").mkdir(parents=True)
+    (run / "eval").mkdir()
+    (run / "eval" / "metrics.json").write_text(json.dumps({"results": {"w1": 0.1}}))
+    (run / "backup" / "state.json").write_text(json.dumps({"step": 20}))
+    monkeypatch.setattr(common, "run_script", lambda script, *a, **k: 5.0 if script == "train.py" else 0.0)
+
+    def train(steps: int, other: str = "wgan_gp", previous: list[str] | None = None) -> dict:
+        job = common.Job("a_run", ["--variant", other, "--steps", str(steps)], ["--seed", "0"], {}, {})
+        if previous is not None:
+            before = {"train_args": previous, "train_seconds": 30.0, "eval_args": job.eval_args}
+            (run / "experiment.json").write_text(json.dumps(before))
+        return common.train_and_evaluate(job, tmp_path)
+
+    before = ["--variant", "wgan_gp", "--steps", "10"]
+    assert train(20, previous=before)["train_seconds"] == 35.0  # 10 -> 20 steps: 30 s before, 5 s now
+    assert train(20, "dcgan", previous=before)["train_seconds"] == 5.0  # another run: its own time only
+    assert train(5, previous=before)["train_seconds"] == 5.0  # a smaller budget does not continue it
+
+
 def test_conditional_study_jobs_share_runs_and_tables_group_them():
     import conditional
 
