@@ -183,13 +183,14 @@ def test_the_stacked_mnist_table_holds_the_runs_real_data_and_published_rows(mni
     sys.path.insert(0, str(ROOT / "experiments"))
     import stacked_mnist
 
-    real = stacked_mnist.real_data_metrics(str(mnist_dir), 1000)
+    real = stacked_mnist.real_data_metrics(str(mnist_dir), 1000, swd_samples=200)
     # 1,000 real samples of 1,000 equally likely modes cover about 1000 * (1 - 1/e) = 632 of them.
     assert 580 < real["modes"] < 690 and real["classifier_accuracy"] >= 0.99
-    run = {"modes": 400, "kl": 1.5, "confident_share": 0.8, "confident_modes": 380, "swd_avg": 20.0}
+    run = {"modes": 400, "kl": 1.5, "confident_share": 0.8, "confident_modes": 380}
     records = [
         {"meta": {"variant": "wgan_gp", "critic_fraction": f, "seed": s}, "generator_steps": 2,
-         "train_seconds": 60.0, "metrics": {**run, "modes": run["modes"] + 10 * s}}
+         "train_seconds": 60.0, "metrics": {**run, "modes": run["modes"] + 10 * s},
+         "extra_metrics": {"swd": {"swd_avg": 20.0 + s}}}
         for f in (1, 4) for s in (0, 1)
     ]  # fmt: skip
     text = stacked_mnist.tables(records, ["wgan_gp"], {**real, "samples": 1000})
@@ -198,6 +199,7 @@ def test_the_stacked_mnist_table_holds_the_runs_real_data_and_published_rows(mni
     rows = [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines]
     assert rows[1]["critic width"] == "1" and rows[1]["modes per seed"] == "400, 410"
     assert rows[1]["modes (of 1000)"] == "405 (400-410)" and rows[2]["critic width"] == "1/4"
+    assert rows[1]["SWD (x1e3, avg)"] == "20.5 (20-21)"  # the SWD evaluation's, not the modes evaluation's
     assert rows[3]["variant"].startswith("real data") and rows[3]["modes (of 1000)"] == str(real["modes"])
     assert any(r["variant"] == "PacDCGAN2" and r["modes (of 1000)"] == "1000.0" for r in rows)
 
@@ -241,6 +243,8 @@ def test_the_stacked_mnist_study_quick(mnist_dir, tmp_path):
     # The table holds evaluate.py's numbers, the real-data row and PacGAN's published rows.
     assert results["runs"][0]["metrics"] == metrics["results"] and metrics["num_samples"] == 1000
     assert rows[0]["variant"] == "wgan_gp" and rows[0]["modes (of 1000)"] == str(metrics["results"]["modes"])
+    swd = results["runs"][0]["extra_metrics"]["swd"]["swd_avg"]  # its own evaluation, on the same 1,000 samples
+    assert "swd_avg" not in metrics["results"] and rows[0]["SWD (x1e3, avg)"] == f"{swd:.3g}"
     # 1,000 real samples of 1,000 equally likely modes cover about 1000 * (1 - 1/e) = 632 of them.
     assert rows[1]["variant"].startswith("real data") and 580 < int(rows[1]["modes (of 1000)"]) < 690
     assert any(r["variant"] == "PacDCGAN2" and r["modes (of 1000)"] == "1000.0" for r in rows)
