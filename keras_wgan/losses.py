@@ -212,7 +212,7 @@ def hinge_generator_loss(fake_scores: Tensor) -> Tensor:
     Returns:
         Scalar float32 loss.
     """
-    return -ops.mean(_flat32(fake_scores))
+    return wasserstein_generator_loss(fake_scores)
 
 
 def class_classification_loss(labels: Tensor, logits: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_wgan.labels import label_vectors
 from keras_wgan.pictures import figure_to_array, new_figure, read_png, write_gif, write_png
 from keras_wgan.schedule import StepTrigger, check_every, generator_step
 
@@ -118,9 +119,8 @@ class CriticLandscape(keras.callbacks.Callback):
             return np.asarray(model.critic(points, training=False))
         if not model.critic_takes_labels:  # an auxiliary classifier's score head ignores the labels
             return np.asarray(model.critic_outputs(points, None)[0])
-        eye = np.eye(model.num_labels, dtype=np.float32)
         scores = [
-            np.asarray(model.critic_outputs(points, np.repeat(eye[k : k + 1], len(points), axis=0))[0])
+            np.asarray(model.critic_outputs(points, label_vectors(k, len(points), model.num_labels, "classes"))[0])
             for k in range(model.num_labels)
         ]
         return np.mean(scores, axis=0)

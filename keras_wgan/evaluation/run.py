@@ -35,6 +35,7 @@ from keras_wgan.evaluation import classifiers, features
 from keras_wgan.evaluation import metrics as formulas
 from keras_wgan.evaluation.inception_graph import InceptionGraph, inception_graph_path
 from keras_wgan.io_utils import atomic_write_text
+from keras_wgan.labels import label_vectors
 from keras_wgan.models import GAN
 from keras_wgan.pictures import image_grid, new_figure, save_figure, write_png
 from keras_wgan.run_dir import RunDir
@@ -275,7 +276,8 @@ def toy_verdict(
     if labels is None:
         fake = np.asarray(generate(z), dtype=np.float32)
     else:
-        fake = np.asarray(generate(z, np.eye(len(config.class_names), dtype=np.float32)[labels]), dtype=np.float32)
+        vectors = label_vectors(labels, n, len(config.class_names), "classes")
+        fake = np.asarray(generate(z, vectors), dtype=np.float32)
     if not np.isfinite(fake).all():
         raise NonFiniteModel("the generator's samples are not finite: its weights diverged; no verdict")
     ev = Evaluation(config, fake, real, seed, 256, inception=lambda: None, real_labels=labels)
