@@ -52,6 +52,39 @@ def gaussian_points():
 
 # ---------------------------------------------------------------- shared runs
 #: The run folders several tests read, trained once per pytest run (train.py's command line in-process).
+# The test files that take longest, with their seconds on one pytest-xdist worker (2-core machine,
+# measured 2026-11-30: the TensorFlow session, and the JAX session for the four ``backends`` files).
+# pytest-xdist hands whole files to its two workers (``--dist loadfile``) in collection order
+# (``--no-loadscope-reorder``); started longest first, the workers finish together instead of one
+# waiting while the other runs a long file that came last. Only the order matters: a stale figure
+# costs speed, never a result.
+LONGEST_FILES = {
+    "test_multiworker.py": 150,
+    "test_family.py": 120,
+    "test_experiments.py": 100,
+    "test_run_folder.py": 100,
+    "test_train_cli.py": 90,
+    "test_models.py": 88,
+    "test_training_loop.py": 86,
+    "test_conditional.py": 82,
+    "test_mnist.py": 80,
+    "test_evaluate_cli.py": 75,
+    "test_celeba.py": 74,
+    "test_serialization.py": 63,
+    "test_callbacks.py": 62,
+    "test_backends.py": 57,
+    "test_distribute.py": 52,
+    "test_backends_members_cli.py": 43,
+    "test_gpu_benchmark.py": 29,
+    "test_backends_cli.py": 27,
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Runs the longest test files first (``LONGEST_FILES``), the rest after them in their usual order."""
+    items.sort(key=lambda item: -LONGEST_FILES.get(item.path.name, 0))
+
+
 SHARED_RUNS = {
     # Every artifact of an image run: sample grids, the GIF, curves, gradient norms, TensorBoard, the
     # averaged generator (decay 0: the generator itself), final models.

@@ -17,6 +17,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 _CLI_MODULES: dict[str, object] = {}
+# The backend tests' toy command line (WGAN-GP on 25gaussians, small and quiet).
+TOY_CLI = ["--variant=wgan_gp", "--dataset=25gaussians", "--width=16", "--batch-size=32", "--quiet"]
 
 
 @dataclass
