@@ -1,7 +1,8 @@
 """MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1 (ports picked by the test).
 
 1. Two workers make the same first update as one process on the same global batch
-   (WGAN-GP, and RaGAN whose averages must be over the global batch).
+   (WGAN-GP, RaGAN whose averages must be over the global batch, and SNGAN, whose spectral
+   normalization vector u each worker advances on its own).
 2. The CLI trains on two workers: the chief's run folder has every artifact, the
    other worker writes nothing; kill -9 both workers after a checkpoint, start both
    again: the run ends at the exact step count with one history row per epoch and the
@@ -95,9 +96,13 @@ FIRST_STEP = textwrap.dedent(
     real[8:] += 3.0   # the halves differ, so a per-replica average is not the global one
     w0 = np.array([[0.6], [-1.3]], "float32")
 
-    def build(cls, **kw):
-        critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        critic.layers[0].kernel.assign(w0)
+    def build(cls, spectral=False, **kw):
+        dense = keras.layers.Dense(1)
+        layer = keras_wgan.spectral_norm.SpectralNormalization(dense) if spectral else dense
+        critic = keras.Sequential([keras.Input((2,)), layer])
+        dense.kernel.assign(w0)
+        for v in critic.non_trainable_variables:  # spectral normalization's u: the same start everywhere
+            v.assign(np.full(v.shape, 0.5, "float32"))
         # The generator ignores z (multiplies it by 0): its output is its bias, so the
         # replicas' different noise draws cannot make a difference.
         gen = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda z: 0.0 * z),
@@ -108,7 +113,10 @@ FIRST_STEP = textwrap.dedent(
         return model
 
     out = {}
-    for name, cls, kw in (("wgan_gp", keras_wgan.WGANGP, {"gp_weight": 10.0}), ("ragan", keras_wgan.RaGAN, {})):
+    # SNGAN: spectral normalization's power-iteration vector u is per-replica state, advanced on each worker.
+    members = (("wgan_gp", keras_wgan.WGANGP, {"gp_weight": 10.0}), ("ragan", keras_wgan.RaGAN, {}),
+               ("sngan", keras_wgan.SNGAN, {"spectral": True}))
+    for name, cls, kw in members:
         with strategy.scope():
             model = build(cls, **kw)
         # One global batch of 16, batched with drop_remainder: each worker gets 8.
@@ -138,7 +146,7 @@ def test_two_workers_make_the_first_update_of_one_process(tmp_path):
     for code, _, err in results:
         assert code == 0, err[-3000:]
     (w0, w1, one) = (_result(out) for _, out, _ in results)
-    for name in ("wgan_gp", "ragan"):
+    for name in ("wgan_gp", "ragan", "sngan"):
         reference = one[name]["weights"]
         for worker in (w0, w1):
             for a, b in zip(reference, worker[name]["weights"], strict=True):
@@ -147,6 +155,9 @@ def test_two_workers_make_the_first_update_of_one_process(tmp_path):
         # The step moved the critic kernel and the generator bias (a real update was compared).
         assert np.abs(np.array(reference[0]) - np.array([[0.6], [-1.3]])).max() > 1e-2
         assert np.abs(np.array(reference[-1]) - 1.0).max() > 1e-3
+    # Spectral normalization's u (the critic's second variable) moved from 0.5 and is the same on both
+    # workers as in one process (compared above with the other weights).
+    assert np.abs(np.array(one["sngan"]["weights"][1]) - 0.5).max() > 1e-2
 
 
 CLI = ["--strategy", "multiworker", "--dataset", "25gaussians", "--width", "16", "--batch-size", "32", "--quiet"]

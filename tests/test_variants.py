@@ -78,6 +78,11 @@ def test_toy_defaults_follow_the_authors_toy_script():
     assert (c.gp_weight, c.g_lr, c.beta_1, c.beta_2, c.width, c.batch_size) == (0.1, 1e-4, 0.5, 0.9, 512, 256)
     images = TrainConfig(variant="wgan_gp", dataset="digits").resolve()
     assert (images.gp_weight, images.beta_1) == (10.0, 0.0)  # the paper's, off the toys
+    # DRAGAN and WGAN-LP take the toy script's lambda on the toys, their papers' 10 on images.
+    for name in ("dragan", "wgan_lp"):
+        assert TrainConfig(variant=name, dataset="8gaussians").resolve().gp_weight == 0.1, name
+        assert TrainConfig(variant=name, dataset="digits").resolve().gp_weight == 10.0, name
+    assert TrainConfig(variant="dragan", dataset="swissroll", gp_weight=10.0).resolve().gp_weight == 10.0
 
 
 def test_the_fast_recipe_fills_only_what_is_left_open():
