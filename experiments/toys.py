@@ -3,7 +3,8 @@
 Settings follow the WGAN-GP authors' toy script (Gulrajani et al. 2017,
 ``gan_toy.py``): ReLU MLPs with 3 hidden layers for both networks, batch 256,
 2D latent, five critic steps per generator step for the Wasserstein variants
-(one for the others), penalty weight 0.1 for WGAN-GP on the toys, weight
+(one for the others), penalty weight 0.1 for WGAN-GP on the toys (WGAN-LP and DRAGAN
+take it too), weight
 clipping at 0.01 with RMSprop 5e-5 for WGAN; the newer members take their critic
 steps, penalty and (for R1) RMSprop from their papers. Two things are changed to fit a
 CPU budget, and the table says so: the width (``--width``, 512 in the paper's
@@ -47,8 +48,8 @@ def variant_args(variant: str, adam_lr: float) -> list[str]:
 
     Adam-trained members get Adam ``adam_lr`` with the toy script's (0.5, 0.9); members the
     papers train with RMSprop (``wgan``, ``r1``) keep their paper's RMSprop. Critic steps and
-    the penalty come from the registry's toy defaults (``PaperDefaults.for_toys``: WGAN-GP's
-    and WGAN-LP's lambda 0.1 from the toy script, the others their papers' values).
+    the penalty come from the registry's toy defaults (``PaperDefaults.for_toys``: WGAN-GP's,
+    WGAN-LP's and DRAGAN's lambda 0.1 from the toy script, the others their papers' values).
     """
     defaults = variants_lib.get(variant).paper_defaults.for_toys()
     args = ["--n-critic", str(defaults.n_critic)]
@@ -153,11 +154,11 @@ def main(argv: list[str] | None = None) -> None:
     body = table(records, datasets, variants)
     settings = (
         f"MLP {width}x3 (ReLU) for both networks, batch 256, 2D latent; each variant's critic steps per generator "
-        f"step and penalty from its paper (wgan_gp and wgan_lp: the toy script's lambda 0.1); wgan: RMSprop 5e-5, "
-        f"clip 0.01; r1: RMSprop 1e-4; the others Adam {args.adam_lr:g} (0.5, 0.9). Main columns: the generator's "
-        f"exponential moving average (decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: the trained "
-        f"generator itself. Evaluated on 2500 samples (exact W1 on 2000). Seeds: {common.seeds_note(seeds)}. "
-        + common.timing_note(args.jobs)
+        f"step and penalty from its paper (wgan_gp, wgan_lp and dragan: the toy script's lambda 0.1); wgan: "
+        f"RMSprop 5e-5, clip 0.01; r1: RMSprop 1e-4; the others Adam {args.adam_lr:g} (0.5, 0.9). Main columns: "
+        f"the generator's exponential moving average (decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: "
+        f"the trained generator itself. Evaluated on 2500 samples (exact W1 on 2000). "
+        f"Seeds: {common.seeds_note(seeds)}. " + common.timing_note(args.jobs)
     )
     common.publish(out, stem, settings, body, records)
     # The final critic landscape of each variant on each dataset (first seed).
