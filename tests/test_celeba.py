@@ -10,8 +10,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import run_cli
 from PIL import Image
 
 from keras_wgan import data
@@ -222,16 +221,9 @@ def test_the_install_brings_what_the_builder_imports():
 
 
 def _bypass_then_run(script, args):
-    """Runs a CLI script in a fresh process with only tfds' checksum comparison switched off."""
-    code = (
-        "import runpy, sys\n"
-        "from keras_wgan.data.synthetic_celeba import accept_synthetic_checksums\n"
-        f"sys.argv = [{str(script)!r}, *{list(args)!r}]\n"
-        "with accept_synthetic_checksums():\n"
-        f"    runpy.run_path({str(script)!r}, run_name='__main__')\n"
-    )
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    """Runs a CLI script in this process (``helpers.run_cli``) with only tfds' checksum comparison switched off."""
+    with synthetic_celeba.accept_synthetic_checksums():
+        return run_cli(Path(script).name, args)
 
 
 def test_cli_builds_celeba_from_the_five_files_and_trains(tmp_path, manual_files):

@@ -1,12 +1,15 @@
 """The experiment scripts' --quick paths on tiny budgets: they run, write their tables, and resume."""
 
+import contextlib
 import csv
+import importlib.util
+import io
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -17,11 +20,23 @@ import common  # noqa: E402
 
 
 def run_study(script, tmp_path, *args):
+    """``python experiments/SCRIPT --quick ...`` in this process (its ``main``; the runs it trains are
+    processes of their own, as in a real study): returns the results and runs folders and what it printed."""
     out, runs = tmp_path / "results", tmp_path / "runs"
-    cmd = [sys.executable, str(REPO / "experiments" / script), "--quick", "--out", str(out), "--runs", str(runs)]
-    proc = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return out, runs, proc.stdout
+    argv = ["--quick", "--out", str(out), "--runs", str(runs), *map(str, args)]
+    path = REPO / "experiments" / script
+    spec = importlib.util.spec_from_file_location(f"study_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    printed, saved_argv = io.StringIO(), sys.argv
+    sys.argv = [str(path), *argv]  # the command line the study writes above its table
+    try:
+        with contextlib.redirect_stdout(printed):
+            module.main(argv)
+    finally:
+        sys.argv = saved_argv
+        keras.backend.clear_session()
+    return out, runs, printed.getvalue()
 
 
 def table_rows(markdown):
