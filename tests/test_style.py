@@ -15,3 +15,11 @@ def test_ruff_is_clean(command):
         [sys.executable, "-m", "ruff", *command, "."], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_the_suite_schedule_names_test_files_that_exist():
+    # conftest.LONGEST_FILES orders the files pytest-xdist hands out; a renamed file would silently drop out.
+    from conftest import LONGEST_FILES
+
+    missing = [name for name in LONGEST_FILES if not (ROOT / "tests" / name).is_file()]
+    assert not missing, f"conftest.LONGEST_FILES names files that do not exist: {missing}"
