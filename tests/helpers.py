@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,13 +32,15 @@ class CliRun:
 
 
 def run_cli(script: str, args, env: dict | None = None, cwd: Path | None = None) -> CliRun:
-    """Runs ``train.py`` or ``evaluate.py`` (``script``) in this process: its ``main(args)``.
+    """Runs ``train.py``, ``evaluate.py`` or a study (``script``, relative to the repository) in this
+    process: its ``main(args)``, with ``sys.argv`` as the command line would set it.
 
     For tests where a separate process is not what is tested (kills, fault injection that
     kills, ``--cpu-replicas``, several workers and the other backend keep real processes):
     it saves the interpreter's and TensorFlow's start-up. Keras' global state is reset
     around the call (dtype policy, the session's graphs and names), ``env`` is set for the
-    call only, and ``cwd`` is the working folder during it.
+    call only, and ``cwd`` is the working folder during it. The exit code is the process's:
+    ``main`` returning None or ``sys.exit()`` is 0.
     """
     import keras
 
@@ -48,18 +51,22 @@ def run_cli(script: str, args, env: dict | None = None, cwd: Path | None = None)
         spec.loader.exec_module(module)
         _CLI_MODULES[script] = module
     out, err = io.StringIO(), io.StringIO()
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    argv = [str(a) for a in args]
+    saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
     os.environ.update({k: str(v) for k, v in (env or {}).items()})
     keras.config.set_dtype_policy("float32")
+    sys.argv = [str(ROOT / script), *argv]
     try:
         if cwd is not None:
             os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                code = module.main([str(a) for a in args])
+                code = module.main(argv)
             except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else 1
+                code = exit_.code
+        code = 0 if code is None else code if isinstance(code, int) else 1
     finally:
+        sys.argv = saved_argv
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)

@@ -1,17 +1,14 @@
 """The experiment scripts' --quick paths on tiny budgets: they run, write their tables, and resume."""
 
-import contextlib
 import csv
-import importlib.util
-import io
 import json
 import math
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
+from helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
@@ -20,23 +17,12 @@ import common  # noqa: E402
 
 
 def run_study(script, tmp_path, *args):
-    """``python experiments/SCRIPT --quick ...`` in this process (its ``main``; the runs it trains are
+    """``python experiments/SCRIPT --quick ...`` in this process (``helpers.run_cli``; the runs it trains are
     processes of their own, as in a real study): returns the results and runs folders and what it printed."""
     out, runs = tmp_path / "results", tmp_path / "runs"
-    argv = ["--quick", "--out", str(out), "--runs", str(runs), *map(str, args)]
-    path = REPO / "experiments" / script
-    spec = importlib.util.spec_from_file_location(f"study_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    printed, saved_argv = io.StringIO(), sys.argv
-    sys.argv = [str(path), *argv]  # the command line the study writes above its table
-    try:
-        with contextlib.redirect_stdout(printed):
-            module.main(argv)
-    finally:
-        sys.argv = saved_argv
-        keras.backend.clear_session()
-    return out, runs, printed.getvalue()
+    result = run_cli(f"experiments/{script}", ["--quick", "--out", out, "--runs", runs, *args])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return out, runs, result.stdout
 
 
 def table_rows(markdown):
