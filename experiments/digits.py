@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     jobs = make_jobs(variants, seeds, steps, width, data_dir)
     what = f"{len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time"
     print(f"{dataset}: {what}", flush=True)
-    # The longest runs first (the Wasserstein variants take five critic steps per iteration).
-    order = sorted(jobs, key=lambda j: {"wgan_gp": 0, "wgan": 1}.get(j.meta["variant"], 2))
+    # Seed by seed: a study stopped part-way has every variant at its first seeds.
+    order = common.seed_by_seed(jobs, common.critic_steps)
     records = common.run_jobs(order, runs, args.jobs)
 
     out = args.out

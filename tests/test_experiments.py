@@ -278,3 +278,15 @@ def test_copy_gif_keeps_evenly_spaced_frames_with_first_and_last(tmp_path):
         assert gif.n_frames == 12
     with pytest.raises(common.ExperimentError, match="missing"):
         common.copy_gif(tmp_path / "nope.gif", tmp_path / "x.gif")
+
+
+def test_studies_run_seed_by_seed_costliest_variant_first():
+    """A study stopped part-way holds every row's first seed: jobs go seed by seed, five-critic-step variants first."""
+    jobs = [
+        common.Job(name=f"{v}_s{s}", train_args=[], meta={"variant": v, "seed": s})
+        for v in ("dcgan", "wgan_gp", "r1", "sngan")
+        for s in (2, 0, 1)
+    ]
+    order = [j.name for j in common.seed_by_seed(jobs, common.critic_steps)]
+    assert order == [f"{v}_s{s}" for s in (0, 1, 2) for v in ("wgan_gp", "sngan", "dcgan", "r1")]
+    assert [common.critic_steps(j) for j in jobs[:4:3]] == [1.0, 5.0]
