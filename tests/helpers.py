@@ -15,11 +15,15 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 _CLI_MODULES: dict[str, object] = {}
 # The backend tests' toy command line (WGAN-GP on 25gaussians, small and quiet).
 TOY_CLI = ["--variant=wgan_gp", "--dataset=25gaussians", "--width=16", "--batch-size=32", "--quiet"]
+# Tests that run once, from the JAX session (``KERAS_BACKEND=jax python -m pytest -m backends``); those that
+# compare the backends start their TensorFlow side from there.
+jax_session = pytest.mark.skipif(keras.backend.backend() != "jax", reason="runs from the JAX session")
 
 
 @dataclass

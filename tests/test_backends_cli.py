@@ -16,14 +16,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import TOY_CLI, run_cli
+from helpers import TOY_CLI, jax_session, run_cli
 
 pytestmark = pytest.mark.backends
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND = keras.backend.backend()
 OTHER = "jax" if BACKEND == "tensorflow" else "tensorflow"
-jax_session = pytest.mark.skipif(BACKEND != "jax", reason="runs from the JAX session (the TensorFlow side too)")
 
 
 # ------------------------------------------------------------ the command line

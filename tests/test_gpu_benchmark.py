@@ -10,13 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import pytest
+from helpers import jax_session
 
 pytestmark = pytest.mark.backends
 
 ROOT = Path(__file__).resolve().parents[1]
-jax_session = pytest.mark.skipif(keras.backend.backend() != "jax", reason="runs from the JAX session")
 
 NO_TENSORFLOW_BENCHMARK = """
 import runpy, sys
