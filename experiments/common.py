@@ -25,6 +25,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported below
 
+from keras_wgan import variants  # noqa: E402
 from keras_wgan.io_utils import atomic_path, atomic_write_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -244,8 +245,6 @@ def seed_by_seed(jobs: Iterable[Job], cost: Callable[[Job], float]) -> list[Job]
 
 def critic_steps(job: Job) -> float:
     """A job's cost for :func:`seed_by_seed`: its variant's paper critic steps per generator step."""
-    from keras_wgan import variants
-
     return float(variants.get(job.meta["variant"]).paper_defaults.n_critic)
 
 
