@@ -223,24 +223,21 @@ def run_jobs(jobs: Iterable[Job], runs_dir: Path, parallel: int) -> list[dict[st
         return list(pool.map(one, jobs))
 
 
-def seed_by_seed(jobs: Iterable[Job], cost: Callable[[Job], float]) -> list[Job]:
+def seed_by_seed(jobs: Iterable[Job]) -> list[Job]:
     """Jobs ordered seed by seed (``job.meta["seed"]``), the costliest first within a seed.
 
     The full studies take hours: stopped part-way, they then hold every row at its first
-    seed instead of some rows at three seeds and others at none. Within a seed the costly
-    runs (five critic steps per iteration) go first, so the parallel workers end together
-    on short runs.
+    seed instead of some rows at three seeds and others at none. Within a seed the runs with
+    the most critic steps per iteration (:func:`critic_steps`) go first, so the parallel
+    workers end together on short runs.
 
     Args:
-        jobs: the study's jobs, each with a ``"seed"`` in its ``meta``.
-        cost: a job's relative cost (higher runs earlier within its seed).
+        jobs: the study's jobs, each with a ``"seed"`` and a ``"variant"`` in its ``meta``.
 
     Returns:
         The jobs in running order (the order is stable among equal keys).
     """
-    jobs = list(jobs)
-    seeds = sorted({job.meta["seed"] for job in jobs})
-    return sorted(jobs, key=lambda job: (seeds.index(job.meta["seed"]), -cost(job)))
+    return sorted(jobs, key=lambda job: (job.meta["seed"], -critic_steps(job)))
 
 
 def critic_steps(job: Job) -> float:

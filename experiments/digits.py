@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     what = f"{len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time"
     print(f"{dataset}: {what}", flush=True)
     # Seed by seed: a study stopped part-way has every variant at its first seeds.
-    order = common.seed_by_seed(jobs, common.critic_steps)
+    order = common.seed_by_seed(jobs)
     records = common.run_jobs(order, runs, args.jobs)
 
     out = args.out

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     swd_samples = min(samples, SWD_SAMPLES)
     jobs = make_jobs(variants, harder, seeds, steps, width, data_dir, samples, swd_samples)
     print(f"stacked_mnist: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time")
-    order = common.seed_by_seed(jobs, common.critic_steps)
+    order = common.seed_by_seed(jobs)
     records = common.run_jobs(order, runs, args.jobs)
     real = real_data_metrics(data_dir, samples, swd_samples)
     harder_note = f" (the harder rows: {width // 4} and {width // 2})" if harder else ""

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = args.runs / ("toys_quick" if args.quick else "toys")
     jobs = make_jobs(datasets, variants, seeds, steps, width, args.adam_lr)
     print(f"toys: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
-    records = common.run_jobs(common.seed_by_seed(jobs, common.critic_steps), runs, args.jobs)
+    records = common.run_jobs(common.seed_by_seed(jobs), runs, args.jobs)
 
     out = args.out
     stem = "toys_quick" if args.quick else "toys"
