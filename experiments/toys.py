@@ -17,7 +17,8 @@ trained generator itself.
 Each run is ``python train.py`` + ``python evaluate.py`` (modes covered, share of
 high-quality samples within 3 standard deviations of a mode, exact W1 to real
 samples and the W1 between two real sample sets as the floor; precision, recall,
-density and coverage of the points). Writes
+density and coverage of the points). Each dataset's last row measures real points
+the same way (``truth_metrics``): the floor of every column. Writes
 ``OUT/toys.md`` (the table, with this command), ``OUT/toys.json`` and the final
 critic landscapes (``OUT/figures/toys_*``).
 
@@ -91,8 +92,46 @@ def make_jobs(datasets, variants, seeds: dict, steps: int, width: int, adam_lr: 
     return jobs
 
 
-def table(records: list[dict], datasets, variants) -> str:
-    """The markdown table: one row per dataset and variant, seeds aggregated (mean, min-max)."""
+def truth_metrics(dataset: str, samples: int = 2500) -> dict:
+    """The floor of a dataset's columns: real points measured as if they were generated.
+
+    ``samples`` points of the dataset's stream with seed 2 stand in for the samples and as
+    many with seed 1 for the data, measured as ``evaluate.py`` measures a toy run (modes and
+    high quality on the mixtures, exact W1 on 2000 points, precision/recall with k = 3 and
+    density/coverage with k = 5 on the points). A real 2D Gaussian has
+    ``1 - exp(-4.5) = 98.9%`` of its points within 3 standard deviations of its centre, so
+    that is the ceiling of the high-quality column.
+
+    Returns:
+        The metrics, with the keys of a run's ``eval/metrics.json``.
+    """
+    import numpy as np
+
+    from keras_wgan import evaluation as ev
+    from keras_wgan.data import registry, toy_dataset
+
+    def draw(seed: int) -> np.ndarray:
+        batches = toy_dataset(dataset, 500, seed=seed).take(-(-samples // 500)).as_numpy_iterator()
+        return np.concatenate(list(batches))[:samples]
+
+    data, held = draw(1), draw(2)
+    shape = registry.get(dataset).toy
+    metrics: dict = {}
+    if shape.centres is not None:
+        metrics.update(ev.mixture_metrics(held, shape.centres, shape.std))
+    n_ot = min(samples, 2000)
+    metrics["w1"] = ev.wasserstein1_exact(held[:n_ot], data[:n_ot])
+    metrics.update(ev.precision_recall(data, held, k=3))
+    metrics.update(ev.density_coverage(data, held, k=5))
+    return metrics
+
+
+def table(records: list[dict], datasets, variants, truth: dict | None = None) -> str:
+    """The markdown table: one row per dataset and variant, seeds aggregated (mean, min-max).
+
+    ``truth`` maps a dataset to its ``truth_metrics``: a last row per dataset, the floor
+    of every column (its W1 / floor divides by the variants' mean floor).
+    """
     rows = []
     for dataset in datasets:
         for variant in variants:
@@ -123,6 +162,14 @@ def table(records: list[dict], datasets, variants) -> str:
                     f"{statistics.mean(r['train_seconds'] for r in group) / 60:.1f}",
                 ]
             )
+        if truth is not None and dataset in truth:
+            t = truth[dataset]
+            floors = [r["metrics"]["w1_true_vs_true"] for r in records if r["meta"]["dataset"] == dataset]
+            modes = f"{t['modes']}/{t['modes_total']}" if "modes" in t else "-"
+            hq = common.mean_range([t["high_quality"]], 100) if "high_quality" in t else "-"
+            ratio = common.mean_range([t["w1"] / statistics.mean(floors)]) if floors else "-"
+            cells = [modes, hq, common.mean_range([t["w1"]]), "-", ratio, *common.prdc_cells([t])]
+            rows.append([dataset, "truth (2500 other real points)", "-", *cells, "-", "-", "-", "-"])
     headers = [
         "dataset", "variant", "seeds", "modes covered (per seed)", "high-quality %",
         "W1 to truth", "W1 floor (truth vs truth)", "W1 / floor", "precision", "recall", "density", "coverage",
@@ -151,13 +198,14 @@ def main(argv: list[str] | None = None) -> None:
 
     out = args.out
     stem = "toys_quick" if args.quick else "toys"
-    body = table(records, datasets, variants)
+    body = table(records, datasets, variants, {d: truth_metrics(d) for d in datasets})
     settings = (
         f"MLP {width}x3 (ReLU) for both networks, batch 256, 2D latent; each variant's critic steps per generator "
         f"step and penalty from its paper (wgan_gp, wgan_lp and dragan: the toy script's lambda 0.1); wgan: "
         f"RMSprop 5e-5, clip 0.01; r1: RMSprop 1e-4; the others Adam {args.adam_lr:g} (0.5, 0.9). Main columns: "
         f"the generator's exponential moving average (decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: "
-        f"the trained generator itself. Evaluated on 2500 samples (exact W1 on 2000). "
+        f"the trained generator itself. Evaluated on 2500 samples (exact W1 on 2000); each dataset's last row: "
+        f"2500 real points measured the same way, the floor of every column. "
         f"Seeds: {common.seeds_note(seeds)}. " + common.timing_note(args.jobs)
     )
     common.publish(out, stem, settings, body, records)

@@ -124,6 +124,25 @@ def test_toys_jobs_and_table_from_records():
     assert rows[0]["W1 / floor"] == "2 (2-2)" and rows[0]["raw G: W1 / floor"] == "4 (4-4)"
     assert rows[0]["raw G: high-quality %"] == "25 (25-25)"
     assert rows[0]["train minutes / run"] == "1.5" and rows[0]["precision"] == "0.9 (0.9-0.9)"
+    # With the real points' metrics, each dataset ends with its floor row.
+    truth = {"modes": 25, "modes_total": 25, "high_quality": 0.988, "w1": 0.11, "precision": 0.97, "recall": 0.96}
+    truth.update(density=1.02, coverage=0.97)
+    rows = table_rows(toys.table(records, ["25gaussians"], ["dcgan", "wgan_gp"], {"25gaussians": truth}))
+    assert [r["variant"] for r in rows] == ["dcgan", "wgan_gp", "truth (2500 other real points)"]
+    assert rows[2]["modes covered (per seed)"] == "25/25" and rows[2]["high-quality %"] == "98.8"
+    assert rows[2]["W1 / floor"] == "1.1" and rows[2]["coverage"] == "0.97"  # 0.11 over the runs' floor 0.1
+
+
+def test_toys_truth_row_measures_real_points_as_samples():
+    import toys
+
+    truth = toys.truth_metrics("8gaussians", samples=1000)
+    assert truth["modes"] == 8 and truth["modes_total"] == 8
+    inside = 1 - math.exp(-4.5)  # the share of a 2D Gaussian within 3 standard deviations of its centre
+    assert abs(truth["high_quality"] - inside) < 4 * math.sqrt(inside * (1 - inside) / 1000)
+    assert min(truth["precision"], truth["recall"], truth["coverage"]) > 0.9 and 0.8 < truth["density"] < 1.2
+    assert 0 < truth["w1"] < 0.2  # two draws of the same mixture: small, not zero
+    assert "modes" not in toys.truth_metrics("swissroll", samples=500)
 
 
 def test_a_finished_run_is_not_trained_again(tmp_path, monkeypatch):
