@@ -44,18 +44,24 @@ DATASETS = ("25gaussians", "8gaussians", "swissroll")
 EMA_DECAY = common.EMA_DECAY
 
 
-def variant_args(variant: str, adam_lr: float) -> list[str]:
+BETAS = ("toy", "paper")
+
+
+def variant_args(variant: str, adam_lr: float, betas: str = "toy") -> list[str]:
     """train.py options of one variant on the toys: one rule for every member of the family.
 
-    Adam-trained members get Adam ``adam_lr`` with the toy script's (0.5, 0.9); members the
-    papers train with RMSprop (``wgan``, ``r1``) keep their paper's RMSprop. Critic steps and
-    the penalty come from the registry's toy defaults (``PaperDefaults.for_toys``: WGAN-GP's,
-    WGAN-LP's and DRAGAN's lambda 0.1 from the toy script, the others their papers' values).
+    Adam-trained members get Adam ``adam_lr`` with the toy script's (0.5, 0.9) (``betas="toy"``)
+    or with their own paper's betas (``betas="paper"``: SNGAN's (0.0, 0.9), WGAN-div's and the
+    DCGAN family's (0.5, 0.999)); members the papers train with RMSprop (``wgan``, ``r1``) keep
+    their paper's RMSprop. Critic steps and the penalty come from the registry's toy defaults
+    (``PaperDefaults.for_toys``: WGAN-GP's, WGAN-LP's and DRAGAN's lambda 0.1 from the toy
+    script, the others their papers' values).
     """
     defaults = variants_lib.get(variant).paper_defaults.for_toys()
     args = ["--n-critic", str(defaults.n_critic)]
     if defaults.optimizer == "adam":
-        args += ["--optimizer", "adam", "--lr", str(adam_lr), "--beta1", "0.5", "--beta2", "0.9"]
+        beta_1, beta_2 = (0.5, 0.9) if betas == "toy" else (defaults.beta_1, defaults.beta_2)
+        args += ["--optimizer", "adam", "--lr", str(adam_lr), "--beta1", f"{beta_1:g}", "--beta2", f"{beta_2:g}"]
     else:
         args += ["--optimizer", defaults.optimizer, "--lr", f"{defaults.learning_rate:g}"]
     if defaults.clip_value is not None:
@@ -67,7 +73,9 @@ def variant_args(variant: str, adam_lr: float) -> list[str]:
     return args
 
 
-def make_jobs(datasets, variants, seeds: dict, steps: int, width: int, adam_lr: float) -> list[common.Job]:
+def make_jobs(
+    datasets, variants, seeds: dict, steps: int, width: int, adam_lr: float, betas: str = "toy"
+) -> list[common.Job]:
     """One job per (dataset, variant, seed); ``seeds`` maps a dataset to its seeds."""
     jobs = []
     epoch = max(1, min(steps, 1000))
@@ -78,7 +86,7 @@ def make_jobs(datasets, variants, seeds: dict, steps: int, width: int, adam_lr: 
                     "--variant", variant, "--dataset", dataset, "--seed", str(seed),
                     "--steps", str(steps), "--steps-per-epoch", str(epoch),
                     "--width", str(width), "--depth", "3", "--batch-size", "256",
-                    "--ema-decay", str(EMA_DECAY), *variant_args(variant, adam_lr),
+                    "--ema-decay", str(EMA_DECAY), *variant_args(variant, adam_lr, betas),
                 ]  # fmt: skip
                 jobs.append(
                     common.Job(
@@ -185,24 +193,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", type=str, help=f"comma-separated subset of {','.join(VARIANTS)}")
     parser.add_argument("--width", type=int, help="MLP width (full: 128, quick: 64; the paper's script: 512)")
     parser.add_argument("--adam-lr", type=float, default=1e-3, help="Adam learning rate (paper's script: 1e-4)")
+    parser.add_argument(
+        "--betas",
+        choices=BETAS,
+        default="toy",
+        help="Adam's betas: the toy script's (0.5, 0.9) for every Adam member (default), or each member's paper's",
+    )
     args = parser.parse_args(argv)
     datasets = common.parse_choices(parser, args.datasets, DATASETS, "dataset")
     variants = common.parse_choices(parser, args.variants, VARIANTS, "variant")
     seeds = common.seed_plan(args, datasets)
     steps = args.steps or (300 if args.quick else 12000)
     width = args.width or (64 if args.quick else 128)
-    runs = args.runs / ("toys_quick" if args.quick else "toys")
-    jobs = make_jobs(datasets, variants, seeds, steps, width, args.adam_lr)
+    # Runs with the papers' betas live beside the default study's, never in place of them.
+    runs = args.runs / (("toys_quick" if args.quick else "toys") + ("_paper_betas" if args.betas == "paper" else ""))
+    jobs = make_jobs(datasets, variants, seeds, steps, width, args.adam_lr, args.betas)
     print(f"toys: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
     records = common.run_jobs(common.seed_by_seed(jobs), runs, args.jobs)
 
     out = args.out
     stem = "toys_quick" if args.quick else "toys"
     body = table(records, datasets, variants, {d: truth_metrics(d) for d in datasets})
+    betas_note = "(0.5, 0.9)"
+    if args.betas == "paper":
+        betas_note = "with each paper's betas (sngan 0.0, 0.9; the others 0.5, 0.9 or 0.999)"
     settings = (
         f"MLP {width}x3 (ReLU) for both networks, batch 256, 2D latent; each variant's critic steps per generator "
         f"step and penalty from its paper (wgan_gp, wgan_lp and dragan: the toy script's lambda 0.1); wgan: "
-        f"RMSprop 5e-5, clip 0.01; r1: RMSprop 1e-4; the others Adam {args.adam_lr:g} (0.5, 0.9). Main columns: "
+        f"RMSprop 5e-5, clip 0.01; r1: RMSprop 1e-4; the others Adam {args.adam_lr:g} {betas_note}. Main columns: "
         f"the generator's exponential moving average (decay {EMA_DECAY}, `evaluate.py --ema`); 'raw G' columns: "
         f"the trained generator itself. Evaluated on 2500 samples (exact W1 on 2000); each dataset's last row: "
         f"2500 real points measured the same way, the floor of every column. "

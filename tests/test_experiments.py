@@ -110,6 +110,11 @@ def test_toys_jobs_and_table_from_records():
     assert args["r1"] == "--n-critic 1 --optimizer rmsprop --lr 0.0001 --gp-weight 10"
     assert args["wgan_div"].endswith("--gp-weight 2 --penalty-power 6")
     assert args["wgan"] == "--n-critic 5 --optimizer rmsprop --lr 5e-05 --clip-value 0.01"
+    # --betas paper: each Adam member its own paper's betas (SNGAN's authors' 0.0, 0.9), RMSprop unchanged.
+    paper = {v: " ".join(toys.variant_args(v, 1e-3, "paper")) for v in ("sngan", "wgan_gp", "wgan_div", "wgan")}
+    assert paper["sngan"] == "--n-critic 5 --optimizer adam --lr 0.001 --beta1 0 --beta2 0.9"
+    assert "--beta1 0.5 --beta2 0.9 " in paper["wgan_gp"]  # the toy script's own, its paper on the toys
+    assert "--beta1 0.5 --beta2 0.999 " in paper["wgan_div"] and paper["wgan"] == args["wgan"]
     assert jobs[0].eval_args == ["--seed", "0", "--ema"] and jobs[0].extra_evals == {"raw": ["--seed", "0"]}
     records = []
     for i, job in enumerate(jobs):
