@@ -20,6 +20,11 @@ from keras_wgan.config import TrainConfig
 from keras_wgan.spectral_norm import SpectralNormalization
 
 NEW = ("sngan", "wgan_lp", "dragan", "r1", "wgan_div")
+# The members with state or randomness of their own beyond WGAN-GP's (whose exact resume test_train_cli
+# checks after a SIGKILL): SNGAN's power-iteration vectors, DRAGAN's perturbations of the real points.
+# Their resumed runs are compared with an uninterrupted one; WGAN-LP and WGAN-div draw interpolates as
+# WGAN-GP does and R1 draws nothing, so for them that third run would repeat WGAN-GP's check.
+STATEFUL = ("sngan", "dragan")
 
 
 def linear_critic(w):
@@ -252,6 +257,12 @@ def test_each_member_trains_from_the_command_line_with_every_callback_and_resume
     history = (out / "history.csv").read_text()
     assert ("gp" in history.splitlines()[0]) == (variant != "sngan")
 
+    evaluated = run_cli("evaluate.py", [out, "--quiet", "--num-samples", "300"])
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert json.loads((out / "eval" / "metrics.json").read_text())["variant"] == variant
+
+    if variant not in STATEFUL:
+        return
     # The resumed run with every callback ends where one uninterrupted run without them ends: the
     # checkpoint holds every variable (spectral normalization's u too) and no callback moves one.
     assert run_cli("train.py", [*common, "--steps", "4", "--out", straight]).returncode == 0
@@ -260,7 +271,3 @@ def test_each_member_trains_from_the_command_line_with_every_callback_and_resume
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
     for a, b in zip(gan.d_optimizer.variables, other.d_optimizer.variables, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
-
-    evaluated = run_cli("evaluate.py", [out, "--quiet", "--num-samples", "300"])
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    assert json.loads((out / "eval" / "metrics.json").read_text())["variant"] == variant
