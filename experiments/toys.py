@@ -205,14 +205,14 @@ def main(argv: list[str] | None = None) -> None:
     seeds = common.seed_plan(args, datasets)
     steps = args.steps or (300 if args.quick else 12000)
     width = args.width or (64 if args.quick else 128)
+    stem = "toys_quick" if args.quick else "toys"
     # Runs with the papers' betas live beside the default study's, never in place of them.
-    runs = args.runs / (("toys_quick" if args.quick else "toys") + ("_paper_betas" if args.betas == "paper" else ""))
+    runs = args.runs / (stem + ("_paper_betas" if args.betas == "paper" else ""))
     jobs = make_jobs(datasets, variants, seeds, steps, width, args.adam_lr, args.betas)
     print(f"toys: {len(jobs)} runs of {steps} generator iterations, width {width}, {args.jobs} at a time", flush=True)
     records = common.run_jobs(common.seed_by_seed(jobs), runs, args.jobs)
 
     out = args.out
-    stem = "toys_quick" if args.quick else "toys"
     body = table(records, datasets, variants, {d: truth_metrics(d) for d in datasets})
     betas_note = "(0.5, 0.9)"
     if args.betas == "paper":
