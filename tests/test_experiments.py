@@ -37,10 +37,13 @@ def test_toys_quick_writes_table_figures_and_skips_finished_runs(tmp_path):
     out, runs, _ = run_study("toys.py", tmp_path, *args)
     text = (out / "toys_quick.md").read_text()
     assert "Command: `python experiments/toys.py --quick" in text
-    rows = table_rows(text)
+    *rows, truth = table_rows(text)
     assert [(r["dataset"], r["variant"]) for r in rows] == [("25gaussians", "dcgan"), ("25gaussians", "wgan_gp")]
-    records = json.loads((out / "toys_quick.json").read_text())
-    for row, record in zip(rows, records, strict=True):
+    # The dataset's last row: real points measured as samples (toys.truth_metrics), every mode covered.
+    assert truth["variant"] == "truth (2500 other real points)" and truth["modes covered (per seed)"] == "25/25"
+    # The records are in running order (seed by seed, five-critic-step variants first), the rows in the table's.
+    records = {r["meta"]["variant"]: r for r in json.loads((out / "toys_quick.json").read_text())}
+    for row, record in zip(rows, (records["dcgan"], records["wgan_gp"]), strict=True):
         m = record["metrics"]
         assert record["generator_steps"] == 3 and row["generator iterations"] == "3"
         assert 0 <= m["modes"] <= 25 and m["modes_total"] == 25
@@ -50,12 +53,12 @@ def test_toys_quick_writes_table_figures_and_skips_finished_runs(tmp_path):
         assert m["w1_true_vs_true"] > 0
     # The table's metrics are evaluate.py's own file.
     metrics = json.loads((runs / "toys_quick" / "25gaussians_wgan_gp_s0" / "eval" / "metrics.json").read_text())
-    assert metrics["results"] == records[1]["metrics"]
+    assert metrics["results"] == records["wgan_gp"]["metrics"]
     assert (out / "figures" / "toys_quick_25gaussians_wgan_gp.png").stat().st_size > 1000
-    assert "--n-critic 5" in " ".join(records[1]["train_args"]) and "--gp-weight 0.1" in " ".join(
-        records[1]["train_args"]
+    assert "--n-critic 5" in " ".join(records["wgan_gp"]["train_args"]) and "--gp-weight 0.1" in " ".join(
+        records["wgan_gp"]["train_args"]
     )
-    assert "--n-critic 1" in " ".join(records[0]["train_args"])
+    assert "--n-critic 1" in " ".join(records["dcgan"]["train_args"])
 
     # Running the study again reuses finished runs: no new train.py invocation in the logs.
     log = runs / "toys_quick" / "25gaussians_wgan_gp_s0.log"
